@@ -1,0 +1,112 @@
+"""Command-line plumbing shared by generate.py and evaluate.py: common flags, logging, error exit.
+
+Settings come from flags, then the environment, then `.env` (loaded without overriding the
+environment). Keys are never flags.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from iwrbench.dataset import Task, load_tasks, parse_shard, select_tasks
+from iwrbench.errors import UserError
+
+EXIT_OK, EXIT_TASK_FAILED, EXIT_USER_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+log = logging.getLogger("iwrbench")
+
+
+def load_dotenv_file(path: str | os.PathLike = ".env") -> None:
+    """Load `.env` into the environment without overriding what is already set."""
+    if Path(path).is_file():
+        from dotenv import load_dotenv
+
+        load_dotenv(path, override=False)
+
+
+def positive_int(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} must be at least 1")
+    return n
+
+
+def non_negative_int(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"{value!r} must be at least 0")
+    return n
+
+
+def add_common_arguments(parser: argparse.ArgumentParser, *, default_workers: int) -> None:
+    parser.add_argument("--data", default="data/sample.jsonl",
+                        help="task file in the IWR-Bench jsonl format; task folders in <dir>/<stem>/<id>/ "
+                             "(default: %(default)s)")
+    parser.add_argument("--result", default="outputs", help="output root (default: %(default)s)")
+    parser.add_argument("--task", action="append", metavar="ID",
+                        help="only these task ids; repeatable, also comma lists: --task 1,5,9")
+    parser.add_argument("--limit", type=non_negative_int, metavar="N", help="at most N tasks (after --task/--shard)")
+    parser.add_argument("--shard", metavar="K/N",
+                        help="only the K-th of N stable, disjoint shards of the tasks (by id hash)")
+    parser.add_argument("--force", action="store_true", help="redo tasks that are already done")
+    parser.add_argument("--workers", type=positive_int, default=None, metavar="N",
+                        help=f"tasks run concurrently (default: {default_workers}; env IWRBENCH_WORKERS)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings, errors and the summary")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv: debug)")
+
+
+def resolve_workers(args: argparse.Namespace, default: int) -> int:
+    if args.workers:
+        return args.workers
+    env = os.environ.get("IWRBENCH_WORKERS")
+    if env:
+        try:
+            return positive_int(env)
+        except argparse.ArgumentTypeError as exc:
+            raise UserError(f"IWRBENCH_WORKERS: {exc}") from None
+    return default
+
+
+def setup_logging(args: argparse.Namespace) -> None:
+    level = logging.WARNING if args.quiet else (logging.DEBUG if args.verbose > 1 else logging.INFO)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname).1s %(message)s"))
+    root = logging.getLogger("iwrbench")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+    # Third-party libraries are noisy at INFO; keep them at WARNING unless -vv.
+    for name in ("httpx", "openai", "anthropic", "browser_use", "cdp_use", "bubus", "RapidOCR"):
+        logging.getLogger(name).setLevel(logging.DEBUG if args.verbose > 1 else logging.WARNING)
+
+
+def selected_tasks(args: argparse.Namespace) -> list[Task]:
+    tasks = load_tasks(args.data)
+    return select_tasks(tasks, ids=args.task, limit=args.limit, shard=parse_shard(args.shard))
+
+
+def run_main(main: Callable[[], "int | asyncio.Future"]) -> None:
+    """Run a command: UserError -> one line on stderr and exit 2; Ctrl-C -> exit 130; never a traceback
+    for a user error."""
+    load_dotenv_file()
+    try:
+        code = main()
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        code = EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("interrupted: finished tasks are kept; rerun the same command to resume", file=sys.stderr)
+        code = EXIT_INTERRUPTED
+    sys.exit(code or 0)

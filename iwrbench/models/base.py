@@ -1,0 +1,68 @@
+"""The one interface every text-producing model speaks: a request of text and images in, text out.
+
+Generation, the replay agent (with --judge) and the judges all call `Model.complete`. Providers
+(openai, anthropic) implement it; retries, caching and usage accounting live around it, once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+
+@dataclass(frozen=True)
+class ImagePart:
+    data: bytes
+    media_type: str = "image/png"  # image/png or image/jpeg
+    label: str = ""  # for logs and cache keys only; never the bytes
+
+
+@dataclass(frozen=True)
+class TextPart:
+    text: str
+
+
+Part = TextPart | ImagePart
+
+
+@dataclass(frozen=True)
+class ModelRequest:
+    parts: tuple[Part, ...]
+    system: str | None = None
+    max_tokens: int = 4096
+    temperature: float = 0.0
+    timeout: float = 300.0
+    purpose: str = "generate"  # generate | locate | assert | rubric (for logs and usage)
+
+    @property
+    def image_count(self) -> int:
+        return sum(isinstance(p, ImagePart) for p in self.parts)
+
+
+@dataclass
+class ModelResponse:
+    text: str
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    attempts: int = 1
+    cached: bool = False
+    seconds: float = 0.0
+    stop_reason: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+class ModelError(Exception):
+    """A call that failed after every retry. `retryable` says whether a later rerun may succeed."""
+
+    def __init__(self, message: str, *, retryable: bool = True, attempts: int = 0):
+        super().__init__(message)
+        self.retryable = retryable
+        self.attempts = attempts
+
+
+@runtime_checkable
+class Model(Protocol):
+    name: str  # full name as given, e.g. "openai/gpt-4o"
+    provider: str  # openai | anthropic | builtin
+
+    async def complete(self, request: ModelRequest) -> ModelResponse: ...

@@ -1,0 +1,35 @@
+"""Shared fixtures. Area-specific fixtures live in tests/fixtures_<area>.py and are loaded here."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+pytest_plugins = sorted(f"tests.{p.stem}" for p in (ROOT / "tests").glob("fixtures_*.py"))
+
+# Tests never talk to real providers, never report telemetry and never touch the user's home.
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "false")
+os.environ.setdefault("BROWSER_USE_VERSION_CHECK", "false")
+for key in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_BASE_URL"):
+    os.environ.pop(key, None)
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def sample_jsonl() -> Path:
+    return ROOT / "data" / "sample.jsonl"
+
+
+@pytest.fixture(scope="session")
+def python_exe() -> str:
+    return sys.executable
