@@ -7,7 +7,6 @@ environment). Keys are never flags.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import sys
@@ -97,7 +96,7 @@ def selected_tasks(args: argparse.Namespace) -> list[Task]:
     return select_tasks(tasks, ids=args.task, limit=args.limit, shard=parse_shard(args.shard))
 
 
-def run_main(main: Callable[[], "int | asyncio.Future"]) -> None:
+def run_main(main: Callable[[], int | None]) -> None:
     """Run a command: UserError -> one line on stderr and exit 2; Ctrl-C -> exit 130; never a traceback
     for a user error."""
     load_dotenv_file()
