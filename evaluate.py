@@ -1,0 +1,123 @@
+#!/usr/bin/env python
+"""Replay every ground-truth action on each generated page in Chromium, judge it, score it, report it.
+
+    python evaluate.py --data data/sample.jsonl --result outputs --model openai/gpt-4o --workers 2 \\
+                       [--judge openai/gpt-4o]
+    python evaluate.py --report-only            # rebuild reports from existing eval.json files
+
+Without --judge everything runs offline: a deterministic element locator, an offline assertion judge and
+VFS from its low-level part only. Results of different judges are kept in different folders.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from iwrbench import cli, layout
+from iwrbench.errors import UserError
+
+log = logging.getLogger("iwrbench.evaluate")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="evaluate.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    cli.add_common_arguments(parser, default_workers=2)
+    parser.add_argument("--model", action="append", metavar="NAME",
+                        help="model whose pages to evaluate, as given to generate.py (repeatable; also comma "
+                             "lists). Required unless --report-only")
+    parser.add_argument("--judge", metavar="NAME",
+                        help="model used by the replay agent and the judges (e.g. openai/gpt-4o). "
+                             "Default: none, fully offline")
+    parser.add_argument("--report-only", action="store_true",
+                        help="rebuild reports from existing eval.json files; no browser, no model")
+    parser.add_argument("--image-metric", choices=("ssim", "dinov2"), default="ssim",
+                        help="image similarity: aligned SSIM + colour (default) or DINOv2 (needs torch, "
+                             "transformers and local weights)")
+    parser.add_argument("--no-visual", action="store_true",
+                        help="skip visual scoring (VFS is then null); for timing the replay alone")
+    parser.add_argument("--step-timeout", type=float, default=10.0, metavar="S",
+                        help="timeout of one browser action (default: %(default)s)")
+    parser.add_argument("--task-timeout", type=float, default=None, metavar="S",
+                        help="hard cap on one task (default: 60 s + 20 s per action)")
+    return parser
+
+
+def model_names(values: list[str] | None) -> list[str]:
+    names: list[str] = []
+    for value in values or []:
+        names += [v.strip() for v in value.split(",") if v.strip() and v.strip() not in names]
+    return names
+
+
+def report(result: Path, data: str, judges: list[str] | None, settings: dict) -> list[Path]:
+    from iwrbench.dataset import load_tasks
+    from iwrbench.report import build_reports, collect_manifest
+
+    tasks = load_tasks(data) if Path(data).is_file() else None
+    return build_reports(result, tasks, judges, manifest=collect_manifest(settings))
+
+
+def print_leaderboards(result: Path, judges: list[str]) -> None:
+    from iwrbench.report import leaderboard_text
+
+    for slug in judges:
+        print(f"\nLeaderboard ({slug} judge) — {layout.reports_dir(result, None if slug == 'offline' else slug)}")
+        print(leaderboard_text(result, slug))
+
+
+def main() -> int:
+    args = build_parser().parse_args()
+    cli.setup_logging(args)
+    result = Path(args.result)
+    if args.report_only:
+        reports_root = result / "reports"
+        found = sorted({p.parent.name for p in result.glob("*/*/eval/*/eval.json")})
+        if not found:
+            raise UserError(f"no eval.json files under {result}/<task>/<model>/eval/; run evaluate.py first")
+        report(result, args.data, found, {"report_only": True})
+        print_leaderboards(result, found)
+        log.info("reports written under %s", reports_root)
+        return cli.EXIT_OK
+
+    models = model_names(args.model)
+    if not models:
+        raise UserError("--model is required (the model whose pages to evaluate), e.g. --model builtin/oracle")
+    for name in models:
+        layout.model_slug(name)  # validates the name early
+    tasks = cli.selected_tasks(args)
+    if not tasks:
+        raise UserError("no task selected (check --task/--shard/--limit)")
+
+    from iwrbench.evaluation import EvalSettings, run_evaluation
+    from iwrbench.evaluation_parts import check_judge_available
+    from iwrbench.progress import ProgressPrinter
+
+    settings = EvalSettings(judge=args.judge, workers=cli.resolve_workers(args, 2), force=args.force,
+                            visual=not args.no_visual, image_metric=args.image_metric,
+                            step_timeout=args.step_timeout, task_timeout=args.task_timeout)
+    check_judge_available(settings)
+    any_error = False
+    for model in models:
+        with ProgressPrinter(len(tasks), f"evaluate {model}", quiet=args.quiet) as progress:
+            summary = asyncio.run(run_evaluation(tasks, result, model, settings, progress=progress.update))
+        errors = [o for o in summary.outcomes if o.status == "error"]
+        any_error |= bool(errors)
+        print(f"{model}: {summary.count('scored')} scored, {summary.count('skipped')} already done, "
+              f"{len(errors)} errors in {summary.seconds:.1f}s", file=sys.stderr)
+        for o in errors:
+            print(f"  task {o.task_id}: {o.message}", file=sys.stderr)
+    slug = layout.judge_slug(args.judge)
+    report(result, args.data, [slug], {"judge": args.judge, "image_metric": args.image_metric,
+                                       "visual": not args.no_visual, "workers": settings.workers})
+    if not args.quiet:
+        print_leaderboards(result, [slug])
+    return cli.EXIT_TASK_FAILED if any_error else cli.EXIT_OK
+
+
+if __name__ == "__main__":
+    cli.run_main(main)

@@ -1,0 +1,283 @@
+"""The evaluate.py runner: for each task, replay the page, judge each step, score visuals, write eval.json.
+
+One Chromium per worker, a fresh context per task, a hard timeout per task. Classification of outcomes:
+- scored: the page was replayed and judged (a page that does nothing scores low, as it should);
+- no_page: the model produced no page -> scored 0 and counted;
+- error (infrastructure / data): the harness, the judge or the data broke -> not scored, listed, retried on rerun.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from iwrbench import __version__, layout
+from iwrbench.dataset import Task
+from iwrbench.fsutil import atomic_write_json, read_json
+from iwrbench.records import EvalRecord, Scores, StepRecord, StepVisual, Verdict
+from iwrbench.states import ReplayResult, ReplayStep
+
+log = logging.getLogger("iwrbench.evaluate")
+
+
+@dataclass
+class EvalSettings:
+    judge: str | None = None  # judge model name; None = fully offline
+    workers: int = 2
+    force: bool = False
+    visual: bool = True  # visual scoring on (off only for benchmarking the replay)
+    image_metric: str = "ssim"  # ssim | dinov2
+    step_timeout: float = 10.0
+    load_timeout: float = 15.0
+    task_timeout: float | None = None  # hard cap per task; default scales with the number of actions
+
+    def task_cap(self, task: Task) -> float:
+        if self.task_timeout:
+            return self.task_timeout
+        return 60.0 + len(task.actions) * (3 * self.step_timeout if self.judge else 2 * self.step_timeout)
+
+
+@dataclass
+class TaskOutcome:
+    task_id: str
+    status: str  # scored | error | skipped
+    record: EvalRecord | None = None
+    message: str = ""
+
+
+@dataclass
+class RunSummary:
+    outcomes: list[TaskOutcome] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def count(self, status: str) -> int:
+        return sum(o.status == status for o in self.outcomes)
+
+
+def is_finished(path: Path, force: bool) -> bool:
+    """A finished eval.json is skipped on rerun; an errored or unreadable one is redone."""
+    if force:
+        return False
+    data = read_json(path)
+    return bool(data) and data.get("status") == "scored"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _base_record(task: Task, model: str, settings: EvalSettings) -> EvalRecord:
+    cls = task.classification
+    return EvalRecord(
+        task_id=task.id, model=model, judge=layout.judge_slug(settings.judge), total_steps=len(task.actions),
+        classification={"domain": cls.domain, "sub_domain": cls.sub_domain,
+                         "visual_complexity": cls.visual_complexity,
+                         "interaction_complexity": cls.interaction_complexity},
+        judges=judge_map(settings), harness_version=__version__,
+    )
+
+
+def judge_map(settings: EvalSettings) -> dict[str, str | None]:
+    """Which judge produced which score: reports print this so no number hides its source."""
+    llm = settings.judge
+    return {
+        "locator": llm or "offline",
+        "assertion": llm or "offline",
+        "visual_low": f"ocr+{settings.image_metric}" if settings.visual else None,
+        "visual_high": llm if (llm and settings.visual) else None,
+    }
+
+
+def _unperformed_steps(task: Task, reason: str) -> list[StepRecord]:
+    return [StepRecord(index=a.index, type=a.type, description=a.description,
+                       assertion=Verdict(verdict="fail", source="replay", reason=reason))
+            for a in task.actions]
+
+
+def no_page_record(task: Task, model: str, settings: EvalSettings, why: str) -> EvalRecord:
+    """The model produced no page: every action fails, every score is 0, and the task is counted."""
+    rec = _base_record(task, model, settings)
+    rec.steps = _unperformed_steps(task, f"no page: {why}")
+    rec.scores = Scores(IFS=0.0, VFS=0.0, low_level=0.0, final=0.0, ocr=0.0, image=0.0,
+                        high_level=0.0 if settings.judge and settings.visual else None)
+    rec.error, rec.error_kind = why, "no_page"
+    return rec
+
+
+def error_record(task: Task, model: str, settings: EvalSettings, kind: str, why: str) -> EvalRecord:
+    rec = _base_record(task, model, settings)
+    rec.status, rec.error, rec.error_kind = "error", why, kind
+    return rec
+
+
+def page_problem(task: Task, result: Path, model: str) -> tuple[str, str] | None:
+    """(kind, reason) when there is no page to replay: `no_page` (model's fault) or `infrastructure`."""
+    page = layout.page_path(result, task.id, model)
+    gen = read_json(layout.generation_path(result, task.id, model)) or {}
+    if gen.get("status") == "failed" and gen.get("error_kind") in ("infrastructure", "data"):
+        return gen["error_kind"], f"generation failed ({gen.get('error_kind')}): {gen.get('error')}"
+    if not page.is_file():
+        if gen.get("status") == "failed":
+            return "no_page", f"generation failed: {gen.get('error')}"
+        return "no_page", f"no generated page at {page}"
+    return None
+
+
+def data_problem(task: Task) -> str | None:
+    """Evaluation needs ground-truth checkpoints; a task without them cannot be scored fairly."""
+    if task.checkpoint_numbering == "missing" or task.checkpoint(0) is None:
+        return "; ".join(task.data_errors) or f"{task.where}: no ground-truth checkpoints"
+    return None
+
+
+class TaskEvaluator:
+    """Judges and scores one replayed task. Holds the judges and visual scorer shared across tasks."""
+
+    def __init__(self, settings: EvalSettings, assertion_judge, visual_scorer):
+        self.settings = settings
+        self.assertion_judge = assertion_judge
+        self.visual_scorer = visual_scorer
+
+    async def judge_steps(self, task: Task, steps: list[ReplayStep]) -> None:
+        for step in steps:
+            if not step.record.executed:
+                continue
+            try:
+                step.record.assertion = await self.assertion_judge.judge(task, step)
+            except Exception as exc:  # a judge crash is an infrastructure error, never a pass
+                log.warning("task %s step %d: assertion judge failed: %s", task.id, step.record.index, exc)
+                step.record.assertion = Verdict(verdict="error", source=layout.judge_slug(self.settings.judge),
+                                                reason=f"judge failed: {type(exc).__name__}: {exc}"[:300])
+
+    async def score_visual(self, task: Task, k: int, screenshot: Path | None) -> StepVisual | None:
+        gt = task.checkpoint(k)
+        if not self.settings.visual or gt is None or screenshot is None or not screenshot.is_file():
+            return None
+        return await self.visual_scorer.score(screenshot, gt)
+
+    async def evaluate(self, task: Task, model: str, replay: ReplayResult) -> EvalRecord:
+        from iwrbench.scoring import compute_scores, has_judge_error
+
+        rec = _base_record(task, model, self.settings)
+        rec.sandbox = dict(replay.sandbox)
+        if replay.error:
+            rec.status, rec.error, rec.error_kind = "error", f"replay failed: {replay.error}", "infrastructure"
+            return rec
+        await self.judge_steps(task, replay.steps)
+        rec.initial_screenshot = replay.initial.screenshot.name if replay.initial.screenshot else None
+        rec.initial = await self.score_visual(task, 0, replay.initial.screenshot)
+        for step in replay.steps:
+            action = task.actions[step.record.index - 1]
+            if step.record.executed and action.visual_evaluation_flag and step.after is not None:
+                step.record.visual = await self.score_visual(task, action.index, step.after.screenshot)
+        rec.steps = [s.record for s in replay.steps]
+        rec.scores, rec.success_steps = compute_scores(rec.steps, rec.initial, len(task.actions), has_page=True)
+        counts: dict[str, int] = {}
+        for s in rec.steps:
+            counts[s.assertion.verdict] = counts.get(s.assertion.verdict, 0) + 1
+        rec.verdict_counts = counts
+        if has_judge_error(rec.steps):
+            rec.status, rec.error_kind = "error", "infrastructure"
+            rec.error = "a judge call failed inside the scored prefix; rerun to retry"
+        return rec
+
+
+async def _discard(browser) -> None:
+    """Close a browser that may be broken; a failure to close is logged, never raised."""
+    if browser is not None:
+        try:
+            await asyncio.wait_for(browser.close(), timeout=10)
+        except Exception as exc:
+            log.warning("closing a broken browser failed: %s", exc)
+    return None
+
+
+async def run_evaluation(tasks: list[Task], result: Path, model: str, settings: EvalSettings,
+                         *, progress: Callable[[TaskOutcome], None] | None = None) -> RunSummary:
+    """Evaluate every task with `settings.workers` browsers. Writes eval.json per task; never raises for
+    a single task's failure."""
+    from iwrbench.agent import replay_task
+    from iwrbench.browser import Browser
+    from iwrbench.evaluation_parts import build_judges
+
+    started = time.monotonic()
+    summary = RunSummary()
+    todo: list[Task] = []
+    for task in tasks:
+        path = layout.eval_path(result, task.id, model, settings.judge)
+        if is_finished(path, settings.force):
+            summary.outcomes.append(TaskOutcome(task.id, "skipped", message="already evaluated"))
+            if progress:
+                progress(summary.outcomes[-1])
+        else:
+            todo.append(task)
+    if not todo:
+        summary.seconds = time.monotonic() - started
+        return summary
+
+    locator, assertion_judge, visual_scorer = build_judges(settings)
+    evaluator = TaskEvaluator(settings, assertion_judge, visual_scorer)
+    queue: asyncio.Queue[Task] = asyncio.Queue()
+    for task in todo:
+        queue.put_nowait(task)
+
+    def finish(task: Task, rec: EvalRecord) -> None:
+        rec.finished_at = _now()
+        atomic_write_json(layout.eval_path(result, task.id, model, settings.judge), rec.model_dump(mode="json"))
+        outcome = TaskOutcome(task.id, rec.status, rec, rec.error or "")
+        summary.outcomes.append(outcome)
+        if progress:
+            progress(outcome)
+
+    async def one_task(browser, task: Task) -> EvalRecord:
+        t0 = time.monotonic()
+        problem = data_problem(task)
+        if problem:
+            return error_record(task, model, settings, "data", problem)
+        page_issue = page_problem(task, result, model)
+        if page_issue:
+            kind, why = page_issue
+            if kind == "no_page":
+                return no_page_record(task, model, settings, why)
+            return error_record(task, model, settings, kind, why)
+        out_dir = layout.eval_dir(result, task.id, model, settings.judge)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        page_dir = layout.page_dir(result, task.id, model)
+        replay = await replay_task(browser, task, page_dir, out_dir, locator=locator,
+                                   step_timeout=settings.step_timeout, load_timeout=settings.load_timeout)
+        rec = await evaluator.evaluate(task, model, replay)
+        rec.seconds = round(time.monotonic() - t0, 3)
+        return rec
+
+    async def worker(n: int) -> None:
+        browser = None
+        try:
+            while not queue.empty():
+                task = queue.get_nowait()
+                try:
+                    if browser is None or not browser.is_alive():
+                        if browser is not None:
+                            await browser.close()
+                        browser = await Browser.launch(name=f"worker{n}")
+                    rec = await asyncio.wait_for(one_task(browser, task), timeout=settings.task_cap(task))
+                except TimeoutError:
+                    rec = error_record(task, model, settings, "infrastructure",
+                                       f"task exceeded its hard timeout of {settings.task_cap(task):.0f}s")
+                    browser = await _discard(browser)
+                except Exception as exc:  # one task's crash must not end the run
+                    log.exception("task %s: evaluation crashed", task.id)
+                    rec = error_record(task, model, settings, "infrastructure",
+                                       f"evaluation crashed: {type(exc).__name__}: {exc}"[:500])
+                    browser = await _discard(browser)
+                finish(task, rec)
+        finally:
+            await _discard(browser)
+
+    await asyncio.gather(*(worker(i) for i in range(min(settings.workers, len(todo)))))
+    summary.seconds = time.monotonic() - started
+    return summary
