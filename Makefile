@@ -11,7 +11,7 @@ setup:
 demo: setup
 	@for m in $(DEMO_MODELS); do $(PY) generate.py --data data/sample.jsonl --result $(DEMO_OUT) --model $$m -q || exit 1; done
 	@for m in $(DEMO_MODELS); do $(PY) evaluate.py --data data/sample.jsonl --result $(DEMO_OUT) --model $$m -q || exit 1; done
-	@$(PY) evaluate.py --report-only --result $(DEMO_OUT) --data data/sample.jsonl --print-leaderboard
+	@$(PY) evaluate.py --report-only --result $(DEMO_OUT) --data data/sample.jsonl
 
 lint: setup
 	@$(PY) -m ruff check .

@@ -54,12 +54,13 @@ def model_names(values: list[str] | None) -> list[str]:
     return names
 
 
-def report(result: Path, data: str, judges: list[str] | None, settings: dict) -> list[Path]:
+def report(result: Path, data: str, judges: list[str] | None, manifest: dict | None) -> list[Path]:
+    """Rebuild reports over the whole data file, so tasks never evaluated show up as missing."""
     from iwrbench.dataset import load_tasks
-    from iwrbench.report import build_reports, collect_manifest
+    from iwrbench.report import build_reports
 
     tasks = load_tasks(data) if Path(data).is_file() else None
-    return build_reports(result, tasks, judges, manifest=collect_manifest(settings))
+    return build_reports(result, tasks, judges, manifest=manifest)
 
 
 def print_leaderboards(result: Path, judges: list[str]) -> None:
@@ -79,7 +80,7 @@ def main() -> int:
         found = sorted({p.parent.name for p in result.glob("*/*/eval/*/eval.json")})
         if not found:
             raise UserError(f"no eval.json files under {result}/<task>/<model>/eval/; run evaluate.py first")
-        report(result, args.data, found, {"report_only": True})
+        report(result, args.data, found, None)
         print_leaderboards(result, found)
         log.info("reports written under %s", reports_root)
         return cli.EXIT_OK
@@ -95,6 +96,7 @@ def main() -> int:
 
     from iwrbench.evaluation import EvalSettings, run_evaluation
     from iwrbench.evaluation_parts import check_judge_available
+    from iwrbench.manifest import collect_manifest
     from iwrbench.progress import ProgressPrinter
 
     settings = EvalSettings(judge=args.judge, workers=cli.resolve_workers(args, 2), force=args.force,
@@ -111,9 +113,11 @@ def main() -> int:
               f"{len(errors)} errors in {summary.seconds:.1f}s", file=sys.stderr)
         for o in errors:
             print(f"  task {o.task_id}: {o.message}", file=sys.stderr)
+        report(result, args.data, [layout.judge_slug(args.judge)], collect_manifest({
+            "model": model, "judge": args.judge, "data": args.data, "image_metric": args.image_metric,
+            "visual": not args.no_visual, "workers": settings.workers, "step_timeout": args.step_timeout,
+            "task_timeout": args.task_timeout, "tasks_selected": len(tasks)}))
     slug = layout.judge_slug(args.judge)
-    report(result, args.data, [slug], {"judge": args.judge, "image_metric": args.image_metric,
-                                       "visual": not args.no_visual, "workers": settings.workers})
     if not args.quiet:
         print_leaderboards(result, [slug])
     return cli.EXIT_TASK_FAILED if any_error else cli.EXIT_OK
