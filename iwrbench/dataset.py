@@ -179,12 +179,13 @@ def _parse_action(i: int, obj: Any, where: tuple[str, int]) -> Action:
     if canon == "Type" and params.get("text") is not None and not isinstance(params["text"], str | int | float):
         raise UserError("expected text", file=where[0], line=where[1], field=f"{path}.parameters.text")
     if canon == "Scroll":
-        direction = str(params.get("direction", "down")).lower()
+        # null means "not given" (records may carry every parameter key, unused ones as null)
+        direction = str(params.get("direction") or "down").lower()
         if direction not in {"up", "down", "left", "right"}:
             raise UserError(f"scroll direction {direction!r} is not up/down/left/right", file=where[0],
                             line=where[1], field=f"{path}.parameters.direction")
         try:
-            float(params.get("scroll_page", 1.0))
+            float(1.0 if params.get("scroll_page") is None else params["scroll_page"])
         except (TypeError, ValueError):
             raise UserError(f"scroll_page {params.get('scroll_page')!r} is not a number", file=where[0],
                             line=where[1], field=f"{path}.parameters.scroll_page") from None
