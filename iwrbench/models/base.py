@@ -54,10 +54,11 @@ class ModelResponse:
 class ModelError(Exception):
     """A call that failed after every retry. `retryable` says whether a later rerun may succeed."""
 
-    def __init__(self, message: str, *, retryable: bool = True, attempts: int = 0):
+    def __init__(self, message: str, *, retryable: bool = True, attempts: int = 0, kind: str = "error"):
         super().__init__(message)
         self.retryable = retryable
         self.attempts = attempts
+        self.kind = kind  # short, stable cause: rate_limit, server_error, timeout, auth, client_error ...
 
 
 @runtime_checkable

@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""Generate one page per task with a model: outputs/<task>/<model_slug>/index.html + generation.json.
+
+    python generate.py --data data/sample.jsonl --result outputs --model openai/gpt-4o --workers 8
+
+Exit status: 0 when every task is done or was already done, 1 when any task failed (each failed
+task's generation.json says why), 2 on a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from iwrbench.cli import (
+    add_common_arguments,
+    positive_int,
+    resolve_workers,
+    run_main,
+    selected_tasks,
+    setup_logging,
+)
+from iwrbench.errors import UserError
+from iwrbench.generation import GenerationSettings, format_summary, run_generation
+from iwrbench.models.registry import NAME_HELP, get_model, parse_model_name
+from iwrbench.models.settings import resolve_settings
+
+DEFAULT_WORKERS = 8
+
+
+def positive_float(value: str) -> float:
+    try:
+        x = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    if not x > 0:
+        raise argparse.ArgumentTypeError(f"{value!r} must be greater than 0")
+    return x
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_common_arguments(parser, default_workers=DEFAULT_WORKERS)
+    parser.add_argument("--model", help=f"the model that writes the pages (required): {NAME_HELP}")
+    g = parser.add_argument_group("model settings (flags override IWRBENCH_* environment variables)")
+    g.add_argument("--max-tokens", type=positive_int, metavar="N", help="reply budget in tokens (IWRBENCH_MAX_TOKENS; 16384)")
+    g.add_argument("--temperature", type=float, metavar="T", help="sampling temperature (IWRBENCH_TEMPERATURE; 0)")
+    g.add_argument("--timeout", type=positive_float, metavar="SECONDS", help="seconds per request (IWRBENCH_TIMEOUT; 600)")
+    g.add_argument("--max-attempts", type=positive_int, metavar="N", help="attempts per request (IWRBENCH_MAX_ATTEMPTS; 4)")
+    g.add_argument("--max-images", type=positive_int, metavar="N",
+                   help="images per request in all, frames + contact sheets (IWRBENCH_MAX_IMAGES; 70)")
+    g.add_argument("--image-side", type=positive_int, metavar="PIXELS", help="longest image side in pixels (IWRBENCH_IMAGE_SIDE; 1280)")
+    g.add_argument("--fps", type=positive_float, metavar="FPS", default=1.0, help="frames sampled per second of video (1)")
+    g.add_argument("--max-frames", type=positive_int, metavar="N", default=64,
+                   help="at most this many frames, evenly spread over longer videos (64)")
+    g.add_argument("--no-cache", action="store_true",
+                   help="neither read nor write the response cache (IWRBENCH_CACHE_DIR, default .cache/responses); "
+                        "--force skips reading it but stores the new replies")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(args)
+    if not args.model:
+        raise UserError(f"--model is required: {NAME_HELP} (e.g. --model openai/gpt-4o or --model builtin/oracle)")
+    spec = parse_model_name(args.model)
+    flags = {"max_tokens": args.max_tokens, "temperature": args.temperature, "timeout": args.timeout,
+             "max_attempts": args.max_attempts, "max_images": args.max_images, "image_side": args.image_side,
+             "refresh": True if args.force else None, "cache": False if args.no_cache else None}
+    model_settings = resolve_settings(spec.provider, flags)
+    model = get_model(args.model, model_settings)  # a missing API key stops here, before any work
+    tasks = selected_tasks(args)
+    workers = resolve_workers(args, DEFAULT_WORKERS)
+    settings = GenerationSettings(model=model_settings, fps=args.fps, max_frames=args.max_frames, force=args.force)
+    summary = asyncio.run(_run(tasks, model, settings, Path(args.result), workers, quiet=args.quiet))
+    print(format_summary(summary))
+    return summary.exit_code
+
+
+async def _run(tasks, model, settings, result, workers, *, quiet):  # noqa: ANN001 (thin wrapper)
+    """run_generation with a progress bar; log lines are routed around the bar."""
+    from tqdm import tqdm
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    with logging_redirect_tqdm(loggers=[logging.getLogger("iwrbench")]), \
+            tqdm(total=len(tasks), desc="generate", unit="task", disable=quiet or None, file=sys.stderr) as bar:
+        return await run_generation(tasks, model, settings, result, workers=workers,
+                                    on_done=lambda _outcome: bar.update(1))
+
+
+if __name__ == "__main__":
+    run_main(main)

@@ -1,0 +1,457 @@
+"""Generating pages: inputs from the task, one model call, the reply turned into a page that opens on
+its own (`outputs/<task>/<model_slug>/index.html` + the assets it uses), and generation.json.
+
+Every task ends in a record: done, skipped (already done; --force redoes it) or failed with its
+reason and kind (model: no usable page; infrastructure: the provider or harness broke; data: the
+task lacks what is needed). A failed task never stops the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import iwrbench
+from iwrbench.dataset import Task
+from iwrbench.fsutil import atomic_write_bytes, atomic_write_json, atomic_write_text, read_json
+from iwrbench.layout import page_dir
+from iwrbench.media import MediaError, allocate, encode_frame, encode_image_file, sample_video
+from iwrbench.models.base import ImagePart, ModelError
+from iwrbench.models.builtin import BuiltinModel, TaskDataError
+from iwrbench.models.client import RemoteModel
+from iwrbench.models.pricing import estimate_cost
+from iwrbench.models.settings import ModelSettings
+from iwrbench.prompt import ASSET_PLACEHOLDER, PROMPT_VERSION, build_request, prompt_hash
+from iwrbench.records import GenerationRecord
+
+log = logging.getLogger("iwrbench.generate")
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    model: ModelSettings = field(default_factory=ModelSettings)
+    fps: float = 1.0
+    max_frames: int = 64
+    force: bool = False
+
+    def public(self) -> dict[str, Any]:
+        return {**self.model.public(), "fps": self.fps, "max_frames": self.max_frames,
+                "prompt_version": PROMPT_VERSION}
+
+
+# ---------------------------------------------------------------- reply -> HTML
+
+FENCE = re.compile(r"(?:```|~~~)[ \t]*([\w+-]*)[^\n]*\n(.*?)(?:```|~~~|\Z)", re.S)
+DOC_START = re.compile(r"<!doctype\s+html|<html[\s>]", re.I)
+DOC_END = re.compile(r"</html\s*>", re.I)
+ANY_TAG = re.compile(r"<(?:[a-z][\w-]*)[\s>/]|</[a-z][\w-]*\s*>", re.I)
+
+
+def _document_from(text: str, start: int) -> str:
+    """From `start` to the last </html> after it, or to the end (a truncated reply)."""
+    ends = [m.end() for m in DOC_END.finditer(text, start)]
+    body = text[start: ends[-1]] if ends else text[start:]
+    if not ends:
+        body = re.sub(r"\s*(?:```|~~~)\s*$", "", body)
+    return body.strip()
+
+
+def extract_html(reply: str) -> str | None:
+    """The HTML document in a model's reply: fenced or bare, with or without prose around it, even
+    when the reply was cut off. A fragment is accepted only when the reply is nothing but markup.
+    None when there is no HTML at all."""
+    if not reply or not reply.strip():
+        return None
+    fenced = [(m.start(2), m.group(1).lower(), m.group(2)) for m in FENCE.finditer(reply)]
+    documents = [(start, body) for start, _lang, body in fenced if DOC_START.search(body)]
+    if documents:
+        start, body = max(documents, key=lambda d: len(d[1]))
+        doc_at = start + DOC_START.search(body).start()  # type: ignore[union-attr]
+        if not DOC_END.search(body) and DOC_END.search(reply, doc_at):
+            return _document_from(reply, doc_at)  # a ``` inside the page closed the fence too early
+        return _document_from(body, DOC_START.search(body).start())  # type: ignore[union-attr]
+    bare = DOC_START.search(reply)
+    if bare:
+        return _document_from(reply, bare.start())
+    for _start, lang, body in fenced:
+        if lang in ("html", "htm", "xhtml") and ANY_TAG.search(body):
+            return body.strip()
+    stripped = reply.strip()
+    if stripped.startswith("<") and ANY_TAG.search(stripped) and "</" in stripped:
+        return stripped
+    return None
+
+
+IFRAME_PAIR = re.compile(r"<iframe\b[^>]*>.*?</iframe\s*>", re.I | re.S)
+IFRAME_OPEN = re.compile(r"<iframe\b[^>]*>|</iframe\s*>", re.I)
+EXTERNAL_REF = re.compile(r"""(?:\b(?:src|href)\s*=\s*["']?|url\(\s*["']?|@import\s+["'])(?:https?:)?//""", re.I)
+
+
+def strip_iframes(html: str) -> tuple[str, int]:
+    """Remove iframes (the page must be self-contained); returns (html, how many were removed)."""
+    html, pairs = IFRAME_PAIR.subn("", html)
+    loose = len(re.findall(r"<iframe\b", html, re.I))  # opened, never closed
+    html = IFRAME_OPEN.sub("", html)
+    return html, pairs + loose
+
+
+def _names_pattern(names: list[str]) -> str:
+    return "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+
+
+def rewrite_asset_refs(html: str, asset_names: list[str]) -> str:
+    """Point every asset reference at `assets/<name>`: the placeholder base path, `./assets/` and
+    `/assets/`, and bare file names in attributes (`src="001.png"`) and CSS `url(001.png)`."""
+    html = re.sub(r"(?:\.?/)?" + re.escape(ASSET_PLACEHOLDER) + r"/", "assets/", html)
+    html = html.replace(ASSET_PLACEHOLDER, "assets")  # e.g. a JS base-path constant
+    html = re.sub(r"(?<![\w/.:-])(?:\.?/)assets/", "assets/", html)
+    if not asset_names:
+        return html
+    names = _names_pattern(asset_names)
+    html = re.sub(r"(\s(?:src|href|poster|data-[\w-]+)\s*=\s*)([\"'])(?:\./)?(" + names + r")\2",
+                  lambda m: f"{m.group(1)}{m.group(2)}assets/{m.group(3)}{m.group(2)}", html, flags=re.I)
+    html = re.sub(r"(\s(?:src|href|poster)\s*=\s*)(?:\./)?(" + names + r")(?=[\s>])",
+                  lambda m: f"{m.group(1)}assets/{m.group(2)}", html, flags=re.I)
+    html = re.sub(r"(url\(\s*([\"']?))(?:\./)?(" + names + r")(\2\s*\))",
+                  lambda m: f"{m.group(1)}assets/{m.group(3)}{m.group(4)}", html, flags=re.I)
+    return html
+
+
+def referenced_assets(html: str, asset_names: list[str]) -> list[str]:
+    """Task assets the page uses: named after `assets/`, or as a whole quoted string (a script that
+    builds the path itself). Only names that exist in the task's assets."""
+    known = set(asset_names)
+    found = {unquote(m.group(1)) for m in re.finditer(r"assets/([^\"'()\s<>?#\\,]+)", html)}
+    if known:
+        found |= {m.group(2) for m in re.finditer(r"([\"'])(" + _names_pattern(asset_names) + r")\1", html)}
+    return sorted(found & known)
+
+
+@dataclass
+class FinalPage:
+    html: str
+    assets: list[str]
+    iframes_removed: int = 0
+    external_refs: int = 0
+
+
+def finalize_html(html: str, asset_names: list[str]) -> FinalPage:
+    html, iframes = strip_iframes(html)
+    html = rewrite_asset_refs(html, asset_names)
+    return FinalPage(html=html, assets=referenced_assets(html, asset_names), iframes_removed=iframes,
+                     external_refs=len(EXTERNAL_REF.findall(html)))
+
+
+# ---------------------------------------------------------------- writing a page
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    """Hard-link (else copy) src to dst atomically; leaves an identical existing file alone."""
+    try:
+        if dst.exists() and os.path.samefile(src, dst):
+            return
+    except OSError:
+        pass
+    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
+    os.close(fd)
+    os.unlink(tmp)
+    try:
+        try:
+            os.link(src, tmp)
+        except OSError:
+            shutil.copyfile(src, tmp)
+        os.replace(tmp, dst)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_page(out_dir: Path, html: str, *, assets_from: Path | None, assets: list[str],
+               generated: dict[str, bytes] | None = None) -> list[str]:
+    """Write assets/ (exactly the files the page uses; stale ones from an earlier run removed), then
+    index.html. Returns the asset names written."""
+    generated = generated or {}
+    adir = out_dir / "assets"
+    wanted = set(assets) | set(generated)
+    if adir.is_dir():
+        for old in adir.iterdir():
+            if old.is_file() and old.name not in wanted:
+                old.unlink()
+    if wanted:
+        adir.mkdir(parents=True, exist_ok=True)
+    for name in assets:
+        if assets_from is None:
+            raise ValueError("assets to copy but no folder to copy them from")
+        _link_or_copy(assets_from / name, adir / name)
+    for name, data in generated.items():
+        atomic_write_bytes(adir / name, data)
+    if not wanted and adir.is_dir() and not any(adir.iterdir()):
+        adir.rmdir()
+    atomic_write_text(out_dir / "index.html", html)
+    return sorted(wanted)
+
+
+# ---------------------------------------------------------------- inputs
+
+
+@dataclass
+class Inputs:
+    frames: list[tuple[float, ImagePart]]
+    sheets: list[ImagePart]
+    video: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def image_bytes(self) -> int:
+        return sum(len(p.data) for _, p in self.frames) + sum(len(p.data) for p in self.sheets)
+
+
+def _contact_sheets(task: Task, notes: list[str], scratch: Path) -> list[Path]:
+    sheets = task.contact_sheets()
+    if sheets or not task.asset_files():
+        return sheets
+    from iwrbench.contact_sheet import make_contact_sheets  # only for tasks shipped without sheets
+
+    notes.append("task has no contact sheets: made them from assets/")
+    return [path for path, _names in make_contact_sheets(task.asset_files(), scratch)]
+
+
+def prepare_inputs(task: Task, settings: GenerationSettings) -> Inputs:
+    """Sample the video and encode frames and contact sheets within the image budget (CPU-bound)."""
+    if task.video is None:
+        raise TaskDataError(f"task {task.id} has no video (video.mp4 or video.webm) in {task.folder}")
+    notes: list[str] = []
+    side = settings.model.image_side
+    with tempfile.TemporaryDirectory(prefix="iwrbench-sheets-") as scratch:
+        sheet_paths = _contact_sheets(task, notes, Path(scratch))
+        max_frames, n_sheets = allocate(settings.max_frames, len(sheet_paths), settings.model.max_images)
+        if n_sheets < len(sheet_paths):
+            notes.append(f"image budget {settings.model.max_images}: sent {n_sheets} of {len(sheet_paths)} "
+                         "contact sheets")
+        sheets = [encode_image_file(p, side) for p in sheet_paths[:n_sheets]]
+    if max_frames < 1:
+        raise TaskDataError(f"image budget {settings.model.max_images} leaves no room for a frame")
+    sampled = sample_video(task.video, fps=settings.fps, max_frames=max_frames,
+                           encode=lambda bgr: encode_frame(bgr, side))
+    notes.extend(sampled.notes)
+    frames = [(f.time, ImagePart(f.payload.data, f.payload.media_type, label=f"frame {f.index}"))
+              for f in sampled.frames]
+    info = sampled.info
+    video = {"file": task.video.name, "frames": info.frame_count, "fps": round(info.fps, 3),
+             "width": info.width, "height": info.height, "decoded": sampled.decoded}
+    return Inputs(frames=frames, sheets=sheets, video=video, notes=notes)
+
+
+# ---------------------------------------------------------------- one task
+
+
+@dataclass
+class TaskOutcome:
+    task_id: str
+    status: str  # done | skipped | failed
+    record: GenerationRecord | None
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def already_done(out_dir: Path) -> bool:
+    prev = read_json(out_dir / "generation.json")
+    return isinstance(prev, dict) and prev.get("status") == "done" and (out_dir / "index.html").is_file()
+
+
+async def generate_task(task: Task, model: RemoteModel | BuiltinModel, settings: GenerationSettings,
+                        result: Path, *, decode_slots: asyncio.Semaphore | None = None) -> TaskOutcome:
+    """Generate (or skip) one task and write its generation.json. Never raises for a task's failure."""
+    out_dir = page_dir(result, task.id, model.name)
+    if not settings.force and already_done(out_dir):
+        return TaskOutcome(task.id, "skipped", None)
+    record = GenerationRecord(task_id=task.id, model=model.name, provider=model.provider, status="failed",
+                              settings=settings.public() if model.provider != "builtin" else {},
+                              harness_version=iwrbench.__version__)
+    start = time.monotonic()
+    try:
+        if isinstance(model, BuiltinModel):
+            await _run_builtin(task, model, record, out_dir)
+        else:
+            await _run_remote(task, model, settings, record, out_dir, decode_slots)
+    except ModelError as exc:
+        _fail(record, "infrastructure", f"{exc.kind}: {exc}")
+        record.attempts = max(record.attempts, exc.attempts)
+    except (TaskDataError, MediaError) as exc:
+        _fail(record, "data", str(exc))
+    except OSError as exc:
+        _fail(record, "infrastructure", f"file error: {exc}")
+    except Exception as exc:  # a harness bug must not stop the run; it is recorded and logged
+        log.exception("task %s: unexpected error", task.id)
+        _fail(record, "infrastructure", f"internal error: {type(exc).__name__}: {exc}")
+    record.seconds = round(time.monotonic() - start, 3)
+    record.finished_at = _now()
+    if record.status != "done":
+        stale = out_dir / "index.html"
+        if stale.exists():
+            stale.unlink()  # generation.json says failed: no page from an earlier run may remain
+    atomic_write_json(out_dir / "generation.json", record.model_dump(mode="json"))
+    return TaskOutcome(task.id, record.status, record)
+
+
+def _extra(record: GenerationRecord, **fields: Any) -> None:
+    """Fields beyond the GenerationRecord core (it allows extras); they land in generation.json."""
+    for key, value in fields.items():
+        setattr(record, key, value)
+
+
+def _fail(record: GenerationRecord, kind: str, message: str) -> None:
+    record.status = "failed"
+    record.error_kind = kind  # type: ignore[assignment]
+    record.error = message
+
+
+async def _run_builtin(task: Task, model: BuiltinModel, record: GenerationRecord, out_dir: Path) -> None:
+    page = await asyncio.to_thread(model.build_page, task)
+    names = [p.name for p in task.asset_files()]
+    if page.uses_task_assets:
+        final = finalize_html(page.html, names)
+        html, assets = final.html, final.assets
+    else:
+        html, assets = page.html, []
+    written = await asyncio.to_thread(write_page, out_dir, html, assets_from=task.assets_dir, assets=assets,
+                                      generated=page.generated)
+    record.assets_copied = written
+    _extra(record, source=page.source)
+    record.status = "done"
+
+
+async def _run_remote(task: Task, model: RemoteModel, settings: GenerationSettings, record: GenerationRecord,
+                      out_dir: Path, decode_slots: asyncio.Semaphore | None) -> None:
+    if not task.folder.is_dir():
+        raise TaskDataError(f"task folder {task.folder} is missing")
+    if decode_slots is not None:
+        async with decode_slots:
+            inputs = await asyncio.to_thread(prepare_inputs, task, settings)
+    else:
+        inputs = await asyncio.to_thread(prepare_inputs, task, settings)
+    request = build_request(width=task.width, height=task.height, fps=settings.fps, frames=inputs.frames,
+                            sheets=inputs.sheets, max_tokens=settings.model.max_tokens,
+                            temperature=settings.model.temperature, timeout=settings.model.timeout)
+    record.prompt_hash = prompt_hash(request)
+    record.frames_sent = len(inputs.frames)
+    record.images_sent = request.image_count
+    _extra(record, model_id=model.model_id, base_url=model.base_url, image_bytes=inputs.image_bytes,
+           frame_times=[round(t, 2) for t, _ in inputs.frames], video=inputs.video, notes=inputs.notes)
+    response = await model.complete(request)
+    record.input_tokens, record.output_tokens = response.input_tokens, response.output_tokens
+    record.attempts, record.cached = response.attempts, response.cached
+    _extra(record, stop_reason=response.stop_reason, model_seconds=response.seconds,
+           truncated=response.stop_reason == "length", temperature_sent=response.extra.get("temperature_sent"),
+           cache_key=response.extra.get("cache_key"))
+    if response.stop_reason in ("refusal", "content_filter"):
+        _fail(record, "model", f"the model refused ({response.stop_reason}): {_excerpt(response.text)}")
+        return
+    html = extract_html(response.text)
+    if html is None:
+        cut = " (the reply was cut off at max_tokens)" if response.stop_reason == "length" else ""
+        _fail(record, "model", f"the reply contains no HTML{cut}: {_excerpt(response.text)}")
+        return
+    final = finalize_html(html + "\n", [p.name for p in task.asset_files()])
+    _extra(record, iframes_removed=final.iframes_removed, external_refs=final.external_refs)
+    record.assets_copied = await asyncio.to_thread(write_page, out_dir, final.html, assets_from=task.assets_dir,
+                                                   assets=final.assets)
+    record.status = "done"
+
+
+def _excerpt(text: str, limit: int = 200) -> str:
+    """A short, single-line quote of a reply for an error message (no base64 blobs)."""
+    flat = re.sub(r"(data:[\w/+.-]*;base64,)[A-Za-z0-9+/=]{16,}", r"\1…", " ".join((text or "").split()))
+    return repr(flat if len(flat) <= limit else flat[: limit - 1] + "…")
+
+
+# ---------------------------------------------------------------- a run
+
+
+@dataclass
+class RunSummary:
+    model: str
+    done: int = 0
+    skipped: int = 0
+    failed: int = 0
+    cached: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost: float | None = None
+    seconds: float = 0.0
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (task id, error)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+
+def summarize(model: RemoteModel | BuiltinModel, outcomes: list[TaskOutcome], seconds: float) -> RunSummary:
+    summary = RunSummary(model=model.name, seconds=round(seconds, 2))
+    for o in outcomes:
+        setattr(summary, o.status, getattr(summary, o.status) + 1)
+        rec = o.record
+        if rec is None:
+            continue
+        summary.cached += int(rec.cached)
+        if not rec.cached:
+            summary.input_tokens += rec.input_tokens or 0
+            summary.output_tokens += rec.output_tokens or 0
+        if o.status == "failed":
+            summary.failures.append((o.task_id, f"[{rec.error_kind}] {rec.error}"))
+    if isinstance(model, RemoteModel):
+        summary.cost = estimate_cost(model.provider, model.model_id, summary.input_tokens, summary.output_tokens)
+    return summary
+
+
+def format_summary(s: RunSummary) -> str:
+    lines = [f"generate {s.model}: {s.done} done, {s.skipped} skipped, {s.failed} failed "
+             f"in {s.seconds:.1f} s" + (f" ({s.cached} from the response cache)" if s.cached else "")]
+    if s.input_tokens or s.output_tokens:
+        cost = f", estimated cost ${s.cost:.2f} at list prices" if s.cost is not None else ", cost unknown"
+        lines.append(f"  tokens: {s.input_tokens} in, {s.output_tokens} out{cost}")
+    for task_id, error in s.failures[:20]:
+        lines.append(f"  failed {task_id}: {error}")
+    if len(s.failures) > 20:
+        lines.append(f"  ... and {len(s.failures) - 20} more (see generation.json of each task)")
+    return "\n".join(lines)
+
+
+async def run_generation(tasks: list[Task], model: RemoteModel | BuiltinModel, settings: GenerationSettings,
+                         result: Path, *, workers: int = 8,
+                         on_done: Callable[[TaskOutcome], None] | None = None) -> RunSummary:
+    """Generate every task, `workers` at a time; video decoding is limited to one task per CPU."""
+    start = time.monotonic()
+    slots = asyncio.Semaphore(max(1, workers))
+    decode_slots = asyncio.Semaphore(max(1, min(workers, os.cpu_count() or 1)))
+
+    async def one(task: Task) -> TaskOutcome:
+        async with slots:
+            outcome = await generate_task(task, model, settings, Path(result), decode_slots=decode_slots)
+        if outcome.status == "failed" and outcome.record is not None:
+            log.warning("task %s failed: [%s] %s", task.id, outcome.record.error_kind, outcome.record.error)
+        else:
+            log.info("task %s %s", task.id, outcome.status)
+        if on_done is not None:
+            on_done(outcome)
+        return outcome
+
+    try:
+        outcomes = await asyncio.gather(*(one(t) for t in tasks))
+    finally:
+        await model.aclose()
+    return summarize(model, list(outcomes), time.monotonic() - start)

@@ -1,0 +1,169 @@
+"""A remote model = a provider transport wrapped in the response cache and the retry loop, once.
+
+Transports (openai_provider, anthropic_provider) make exactly one HTTP request per `send` and turn
+every SDK failure into a ProviderError; `RemoteModel.complete` is what the rest of the harness calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from iwrbench.models.base import ModelRequest, ModelResponse
+from iwrbench.models.cache import ResponseCache, cache_key, public_url
+from iwrbench.models.retry import ProviderError, RetryPolicy, call_with_retries, parse_retry_after
+from iwrbench.models.settings import ModelSettings
+
+log = logging.getLogger("iwrbench.models")
+
+
+class Transport(Protocol):
+    provider: str
+    model: str  # the provider's model id (no "openai/" prefix)
+    base_url: str
+
+    async def send(self, request: ModelRequest) -> ModelResponse: ...
+
+    async def aclose(self) -> None: ...
+
+
+@dataclass
+class Usage:
+    """Running totals of one model object (for run summaries and reports)."""
+
+    calls: int = 0
+    cached: int = 0
+    failed: int = 0
+    attempts: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    seconds: float = 0.0
+
+    def add(self, response: ModelResponse) -> None:
+        self.calls += 1
+        self.cached += int(response.cached)
+        self.attempts += response.attempts
+        self.input_tokens += response.input_tokens or 0
+        self.output_tokens += response.output_tokens or 0
+        self.seconds += response.seconds
+
+
+class RemoteModel:
+    """Implements the Model protocol of base.py for openai/… and anthropic/… names."""
+
+    def __init__(self, name: str, transport: Transport, settings: ModelSettings):
+        self.name = name
+        self.provider = transport.provider
+        self.transport = transport
+        self.settings = settings
+        self.cache = ResponseCache(settings.cache_dir) if settings.cache else None
+        self.policy = RetryPolicy(max_attempts=settings.max_attempts, base_delay=settings.base_delay,
+                                  max_delay=settings.max_delay)
+        self.usage = Usage()
+
+    @property
+    def model_id(self) -> str:
+        return self.transport.model
+
+    @property
+    def base_url(self) -> str:
+        return public_url(self.transport.base_url)
+
+    def key_for(self, request: ModelRequest) -> str:
+        return cache_key(provider=self.provider, base_url=self.transport.base_url, model=self.transport.model,
+                         request=request)
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        key = self.key_for(request)
+        if self.cache is not None and not self.settings.refresh:
+            hit = self.cache.get(key)
+            if hit is not None:
+                hit.extra["cache_key"] = key
+                self.usage.add(hit)
+                return hit
+        start = time.monotonic()
+        try:
+            response, attempts = await call_with_retries(lambda: self.transport.send(request), self.policy,
+                                                         what=f"{self.name} ({request.purpose})")
+        except Exception:
+            self.usage.failed += 1
+            raise
+        response.attempts = attempts
+        response.seconds = round(time.monotonic() - start, 3)
+        if self.cache is not None:
+            self.cache.put(key, response, provider=self.provider, model=self.transport.model)
+        response.extra["cache_key"] = key
+        self.usage.add(response)
+        return response
+
+    async def aclose(self) -> None:
+        await self.transport.aclose()
+
+
+# ---------------------------------------------------------------- shared by the transports
+
+
+def short_message(exc: BaseException, limit: int = 300) -> str:
+    """The provider's own error message (from the JSON error body when there is one), one line."""
+    text = str(getattr(exc, "message", None) or exc)
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        inner = body["error"] if isinstance(body.get("error"), dict) else body
+        if inner.get("message"):
+            text = str(inner["message"]) + (f" ({inner['type']})" if inner.get("type") else "")
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def translate_sdk_error(exc: BaseException, sdk: Any, timeout: float) -> ProviderError | None:
+    """An openai/anthropic SDK exception as a ProviderError (both SDKs share these class names).
+    None for anything that is not a provider failure (a bug must not be retried silently)."""
+    if isinstance(exc, TimeoutError | asyncio.TimeoutError | sdk.APITimeoutError):
+        return ProviderError(f"request timed out after {timeout:g} s", kind="timeout", retryable=True)
+    if isinstance(exc, sdk.APIStatusError):
+        status = exc.status_code
+        headers = getattr(getattr(exc, "response", None), "headers", None)
+        after = parse_retry_after(dict(headers) if headers is not None else None)
+        msg = f"HTTP {status}: {short_message(exc)}"
+        if status in (401, 403):
+            return ProviderError(msg, kind="auth", retryable=False, status=status)
+        if status == 429:
+            return ProviderError(msg, kind="rate_limit", retryable=True, status=status, retry_after=after)
+        if status >= 500 or status in (408, 409, 425):
+            return ProviderError(msg, kind="server_error", retryable=True, status=status, retry_after=after)
+        return ProviderError(msg, kind="client_error", retryable=False, status=status)
+    if isinstance(exc, sdk.APIConnectionError):
+        return ProviderError(f"connection failed: {short_message(exc)}", kind="connection", retryable=True)
+    if isinstance(exc, sdk.APIResponseValidationError | ValueError):
+        return ProviderError(f"unreadable reply: {short_message(exc)}", kind="bad_response", retryable=True)
+    return None
+
+
+def mentions(exc: ProviderError, *words: str) -> bool:
+    text = str(exc).lower()
+    return exc.status == 400 and all(w in text for w in words)
+
+
+class LoopBoundClient:
+    """An SDK client made lazily inside the running event loop (and remade if the loop changes, e.g.
+    across asyncio.run calls), so one model object serves a whole run and is closed once."""
+
+    def __init__(self, factory: Any):
+        self._factory = factory
+        self._client: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def get(self) -> Any:
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._loop is not loop:
+            self._client = self._factory()
+            self._loop = loop
+        return self._client
+
+    async def aclose(self) -> None:
+        client, self._client = self._client, None
+        if client is not None and self._loop is asyncio.get_running_loop():
+            await client.close()

@@ -1,0 +1,94 @@
+"""The generation prompt, in one place. tests/test_prompt.py freezes its text: change it on purpose.
+
+The model gets the benchmark's inputs (video frames, labelled contact sheets of the assets, the
+recording resolution) and the benchmark's rules for the page (one self-contained index.html, assets
+through a placeholder base path with width and height, no external code or fonts, controls an agent
+can operate). Written for this project; the published prompt was not copied.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from iwrbench.models.base import ImagePart, ModelRequest, TextPart
+
+ASSET_PLACEHOLDER = "__ASSETS__"
+PROMPT_VERSION = "1"
+
+INSTRUCTIONS = """\
+You are rebuilding a web page from a screen recording. Someone used the page in a browser while it \
+was recorded; you see the recording as a sequence of frames, in order, with their time stamps. \
+Write one HTML file that looks like the recorded page and behaves like it when the same actions \
+are performed on it.
+
+What you get:
+- Frames of the recording, sampled at about {fps_text}; the first frame is the page before any \
+action and the last frame is the final state. The browser viewport was {width}x{height} pixels.
+- {sheets_text}
+
+What to write - a single, complete, self-contained index.html:
+1. Put all CSS in <style> and all JavaScript in <script> inside the file. Load nothing from the \
+network: no CDN libraries, no frameworks, no web fonts, no remote images, no iframes. Use \
+system font stacks such as Arial, Helvetica, sans-serif.
+2. Show images only from the provided assets, addressed through the base path {placeholder}/ \
+followed by the file name shown on the contact sheet, for example \
+<img src="{placeholder}/001.png" width="120" height="40" alt="...">. Give every <img> explicit \
+width and height attributes matching the size it has in the recording. The same base path works \
+in CSS, e.g. background-image: url('{placeholder}/002.png'). Never invent file names.
+3. Lay the page out for a {width}x{height} viewport and match the recording closely: positions, \
+sizes, colours, fonts, and all visible text word for word.
+4. Make every interaction seen in the recording work: clicking buttons, links, tabs and menus, \
+typing into fields, pressing keys such as Enter, and scrolling. Each state change the recording \
+shows (opened menus, switched tabs, filtered lists, submitted forms, new content after scrolling) \
+must happen in your page after the same action, done in plain JavaScript.
+5. An automated agent will operate the page from the action descriptions, so make controls real \
+and easy to find: use <button>, <a href>, <input>, <select> and <textarea> elements (or give \
+other clickable elements role="button" and tabindex="0"), keep their visible text or aria-label \
+the same as in the recording, keep them visible and clickable (not covered by other elements), \
+and do not open new windows or tabs. Avoid alert(), confirm() and prompt(). When the content is \
+taller than the viewport, the page itself must scroll.
+
+Reply with the complete file in one ```html code block and nothing else.\
+"""
+
+
+def instructions(*, width: int, height: int, fps: float, sheets: int) -> str:
+    fps_text = "1 frame per second" if fps == 1 else f"{fps:g} frames per second"
+    if sheets:
+        sheets_text = (f"{sheets} contact sheet{'s' * (sheets > 1)} of the page's image assets; each "
+                       "asset is labelled with its file name.")
+    else:
+        sheets_text = "No image assets: draw everything with HTML and CSS."
+    return INSTRUCTIONS.format(fps_text=fps_text, width=width, height=height, sheets_text=sheets_text,
+                               placeholder=ASSET_PLACEHOLDER)
+
+
+def frame_caption(number: int, total: int, seconds: float) -> str:
+    return f"Frame {number} of {total}, at {seconds:.1f} s:"
+
+
+def sheet_caption(number: int, total: int) -> str:
+    return f"Asset contact sheet {number} of {total}:"
+
+
+def build_request(*, width: int, height: int, fps: float, frames: list[tuple[float, ImagePart]],
+                  sheets: list[ImagePart], max_tokens: int, temperature: float, timeout: float) -> ModelRequest:
+    """The whole generation request: instructions, then each frame after its caption, then the sheets."""
+    parts: list[TextPart | ImagePart] = [TextPart(instructions(width=width, height=height, fps=fps,
+                                                               sheets=len(sheets)))]
+    parts.append(TextPart(f"The recording ({len(frames)} frames):"))
+    for i, (seconds, image) in enumerate(frames, start=1):
+        parts.append(TextPart(frame_caption(i, len(frames), seconds)))
+        parts.append(image)
+    for i, sheet in enumerate(sheets, start=1):
+        parts.append(TextPart(sheet_caption(i, len(sheets))))
+        parts.append(sheet)
+    parts.append(TextPart("Now write index.html."))
+    return ModelRequest(parts=tuple(parts), system=None, max_tokens=max_tokens, temperature=temperature,
+                        timeout=timeout, purpose="generate")
+
+
+def prompt_hash(request: ModelRequest) -> str:
+    """sha256 over the request's text (images excluded): equal hashes mean the same wording."""
+    texts = [request.system or ""] + [p.text for p in request.parts if isinstance(p, TextPart)]
+    return hashlib.sha256("\x1e".join(texts).encode("utf-8")).hexdigest()

@@ -1,0 +1,1 @@
+"""Local fakes of remote services for tests (real HTTP on 127.0.0.1, never mocks of our own code)."""
