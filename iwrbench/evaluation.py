@@ -19,7 +19,8 @@ from pathlib import Path
 from iwrbench import __version__, layout
 from iwrbench.dataset import Task
 from iwrbench.fsutil import atomic_write_json, read_json
-from iwrbench.records import EvalRecord, Scores, StepRecord, StepVisual, Verdict
+from iwrbench.records import EvalRecord, StepRecord, StepVisual, Verdict
+from iwrbench.scoring import compute_scores, judge_error, no_page_scores, verdict_counts
 from iwrbench.states import ReplayResult, ReplayStep
 
 log = logging.getLogger("iwrbench.evaluate")
@@ -103,8 +104,7 @@ def no_page_record(task: Task, model: str, settings: EvalSettings, why: str) -> 
     """The model produced no page: every action fails, every score is 0, and the task is counted."""
     rec = _base_record(task, model, settings)
     rec.steps = _unperformed_steps(task, f"no page: {why}")
-    rec.scores = Scores(IFS=0.0, VFS=0.0, low_level=0.0, final=0.0, ocr=0.0, image=0.0,
-                        high_level=0.0 if settings.judge and settings.visual else None)
+    rec.scores = no_page_scores(high_level=bool(settings.judge and settings.visual))
     rec.error, rec.error_kind = why, "no_page"
     return rec
 
@@ -161,7 +161,6 @@ class TaskEvaluator:
         return await self.visual_scorer.score(screenshot, gt)
 
     async def evaluate(self, task: Task, model: str, replay: ReplayResult) -> EvalRecord:
-        from iwrbench.scoring import compute_scores, has_judge_error
 
         rec = _base_record(task, model, self.settings)
         rec.sandbox = dict(replay.sandbox)
@@ -177,13 +176,11 @@ class TaskEvaluator:
                 step.record.visual = await self.score_visual(task, action.index, step.after.screenshot)
         rec.steps = [s.record for s in replay.steps]
         rec.scores, rec.success_steps = compute_scores(rec.steps, rec.initial, len(task.actions), has_page=True)
-        counts: dict[str, int] = {}
-        for s in rec.steps:
-            counts[s.assertion.verdict] = counts.get(s.assertion.verdict, 0) + 1
-        rec.verdict_counts = counts
-        if has_judge_error(rec.steps):
+        rec.verdict_counts = verdict_counts(rec.steps)
+        broken = judge_error(rec.steps, rec.initial)
+        if broken:
             rec.status, rec.error_kind = "error", "infrastructure"
-            rec.error = "a judge call failed inside the scored prefix; rerun to retry"
+            rec.error = f"{broken}; rerun to retry"
         return rec
 
 
@@ -203,7 +200,7 @@ async def run_evaluation(tasks: list[Task], result: Path, model: str, settings: 
     a single task's failure."""
     from iwrbench.agent import replay_task
     from iwrbench.browser import Browser
-    from iwrbench.evaluation_parts import build_judges
+    from iwrbench.evaluation_parts import build_parts
 
     started = time.monotonic()
     summary = RunSummary()
@@ -220,8 +217,9 @@ async def run_evaluation(tasks: list[Task], result: Path, model: str, settings: 
         summary.seconds = time.monotonic() - started
         return summary
 
-    locator, assertion_judge, visual_scorer = build_judges(settings)
-    evaluator = TaskEvaluator(settings, assertion_judge, visual_scorer)
+    parts = build_parts(settings)
+    locator = parts.locator
+    evaluator = TaskEvaluator(settings, parts.assertion_judge, parts.visual_scorer)
     queue: asyncio.Queue[Task] = asyncio.Queue()
     for task in todo:
         queue.put_nowait(task)
@@ -278,6 +276,9 @@ async def run_evaluation(tasks: list[Task], result: Path, model: str, settings: 
         finally:
             await _discard(browser)
 
-    await asyncio.gather(*(worker(i) for i in range(min(settings.workers, len(todo)))))
+    try:
+        await asyncio.gather(*(worker(i) for i in range(min(settings.workers, len(todo)))))
+    finally:
+        await parts.aclose()
     summary.seconds = time.monotonic() - started
     return summary
