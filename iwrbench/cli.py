@@ -15,6 +15,7 @@ from pathlib import Path
 
 from iwrbench.dataset import Task, load_tasks, parse_shard, select_tasks
 from iwrbench.errors import UserError
+from iwrbench.redaction import install_log_redaction, register_environment
 
 EXIT_OK, EXIT_TASK_FAILED, EXIT_USER_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -79,6 +80,8 @@ def resolve_workers(args: argparse.Namespace, default: int) -> int:
 
 
 def setup_logging(args: argparse.Namespace) -> None:
+    register_environment()  # keys, tokens and secrets never reach a log line
+    install_log_redaction()
     level = logging.WARNING if args.quiet else (logging.DEBUG if args.verbose > 1 else logging.INFO)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname).1s %(message)s"))

@@ -292,6 +292,7 @@ def load_tasks(data_file: str | Path) -> list[Task]:
     except UnicodeDecodeError as exc:
         line = path.read_bytes()[: exc.start].count(b"\n") + 1
         raise UserError(f"not valid UTF-8 (byte {exc.start})", file=str(path), line=line) from None
+    text = text.removeprefix("\ufeff")  # a byte-order mark, as some editors write: not part of the JSON
     for line_no, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue

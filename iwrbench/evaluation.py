@@ -18,7 +18,7 @@ from pathlib import Path
 
 from iwrbench import __version__, layout
 from iwrbench.dataset import Task
-from iwrbench.fsutil import atomic_write_json, read_json
+from iwrbench.fsutil import atomic_write_json, read_json, remove_stale_temp
 from iwrbench.records import EvalRecord, StepRecord, StepVisual, Verdict
 from iwrbench.scoring import compute_scores, judge_error, no_page_scores, verdict_counts
 from iwrbench.states import ReplayResult, ReplayStep
@@ -129,9 +129,29 @@ def page_problem(task: Task, result: Path, model: str) -> tuple[str, str] | None
 
 
 def data_problem(task: Task) -> str | None:
-    """Evaluation needs ground-truth checkpoints; a task without them cannot be scored fairly."""
+    """Evaluation needs ground-truth checkpoints; a task without them, or with one that is not a
+    readable image, cannot be scored fairly (its VFS would silently lose steps)."""
     if task.checkpoint_numbering == "missing" or task.checkpoint(0) is None:
         return "; ".join(task.data_errors) or f"{task.where}: no ground-truth checkpoints"
+    for k, path in sorted(task.checkpoints.items()):
+        why = unreadable_image(path)
+        if why:
+            return f"{task.where}: checkpoint {path} (state after action {k}) is not a readable image: {why}"
+    return None
+
+
+def unreadable_image(path: Path) -> str | None:
+    """Why an image file cannot be used (empty, not an image, truncated), or None. Checks the
+    file's structure without decoding it (about a millisecond)."""
+    from PIL import Image
+
+    try:
+        if path.stat().st_size == 0:
+            return "the file is empty"
+        with Image.open(path) as img:
+            img.verify()
+    except Exception as exc:  # PIL raises many types for a bad file; each is a reason, not a crash
+        return f"{type(exc).__name__}: {exc}"[:200]
     return None
 
 
@@ -207,6 +227,7 @@ async def run_evaluation(tasks: list[Task], result: Path, model: str, settings: 
     todo: list[Task] = []
     for task in tasks:
         path = layout.eval_path(result, task.id, model, settings.judge)
+        remove_stale_temp(path.parent)  # left by a run killed mid-write; this task's folder is ours now
         if is_finished(path, settings.force):
             summary.outcomes.append(TaskOutcome(task.id, "skipped", message="already evaluated"))
             if progress:

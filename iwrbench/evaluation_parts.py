@@ -32,11 +32,13 @@ class EvalParts:
 def judge_model(settings: EvalSettings):
     """The judge model (never a builtin: builtins build pages, they cannot answer prompts)."""
     from iwrbench.models.registry import get_model, parse_model_name
-    from iwrbench.models.settings import resolve_settings
+    from iwrbench.models.settings import convert_setting, resolve_settings
 
     spec = parse_model_name(settings.judge)
-    flags = {"max_tokens": int(os.environ.get("IWRBENCH_JUDGE_MAX_TOKENS", JUDGE_MAX_TOKENS)),
-             "timeout": float(os.environ.get("IWRBENCH_JUDGE_TIMEOUT", JUDGE_TIMEOUT))}
+    # Validated like every other setting: a bad value is a one-line UserError naming the variable.
+    flags = {name: convert_setting(name, os.environ[var], var) if os.environ.get(var, "").strip() else default
+             for name, var, default in (("max_tokens", "IWRBENCH_JUDGE_MAX_TOKENS", JUDGE_MAX_TOKENS),
+                                        ("timeout", "IWRBENCH_JUDGE_TIMEOUT", JUDGE_TIMEOUT))}
     return get_model(settings.judge, resolve_settings(spec.provider, flags), allow_builtin=False)
 
 

@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
+
+from iwrbench.redaction import redact
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
@@ -33,7 +37,8 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    return atomic_write_bytes(path, text.encode("utf-8"))
+    """Text files never carry an API key, whatever put one into the text (see redaction.py)."""
+    return atomic_write_bytes(path, redact(text).encode("utf-8"))
 
 
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
@@ -46,3 +51,32 @@ def read_json(path: str | os.PathLike) -> Any | None:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
         return None
+
+
+# mkstemp's names: "." + the file's name + "." + 8 random characters + ".tmp"
+_TEMP_NAME = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
+
+
+def remove_stale_temp(folder: str | os.PathLike, *, older_than: float = 0.0) -> int:
+    """Remove temporary files that a killed run left in `folder` (not its subfolders); returns how many.
+
+    They are never read (readers open the final names only), but they are litter, and a folder
+    about to be written by this process holds none that another process still needs. `older_than`
+    (seconds) spares files a concurrent writer may be writing right now, for shared folders."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return 0
+    now = time.time()
+    removed = 0
+    for path in folder.iterdir():
+        if not _TEMP_NAME.match(path.name):
+            continue
+        try:
+            if older_than and now - path.lstat().st_mtime < older_than:
+                continue
+            if path.is_file() or path.is_symlink():
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:
+            continue
+    return removed

@@ -24,7 +24,13 @@ from urllib.parse import unquote
 
 import iwrbench
 from iwrbench.dataset import Task
-from iwrbench.fsutil import atomic_write_bytes, atomic_write_json, atomic_write_text, read_json
+from iwrbench.fsutil import (
+    atomic_write_bytes,
+    atomic_write_json,
+    atomic_write_text,
+    read_json,
+    remove_stale_temp,
+)
 from iwrbench.layout import page_dir
 from iwrbench.media import MediaError, allocate, encode_frame, encode_image_file, sample_video
 from iwrbench.models.base import ImagePart, ModelError
@@ -277,6 +283,8 @@ async def generate_task(task: Task, model: RemoteModel | BuiltinModel, settings:
                         result: Path, *, decode_slots: asyncio.Semaphore | None = None) -> TaskOutcome:
     """Generate (or skip) one task and write its generation.json. Never raises for a task's failure."""
     out_dir = page_dir(result, task.id, model.name)
+    for folder in (out_dir, out_dir / "assets"):
+        remove_stale_temp(folder)  # left by a run killed mid-write; this task's folder is ours now
     if not settings.force and already_done(out_dir):
         return TaskOutcome(task.id, "skipped", None)
     record = GenerationRecord(task_id=task.id, model=model.name, provider=model.provider, status="failed",
@@ -363,6 +371,7 @@ async def _run_remote(task: Task, model: RemoteModel, settings: GenerationSettin
         return
     html = extract_html(response.text)
     if html is None:
+        model.forget(response)  # a failed task is retried on rerun: by the model, not from the cache
         cut = " (the reply was cut off at max_tokens)" if response.stop_reason == "length" else ""
         _fail(record, "model", f"the reply contains no HTML{cut}: {_excerpt(response.text)}")
         return

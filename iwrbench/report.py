@@ -27,7 +27,13 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from iwrbench.dataset import Task
-from iwrbench.fsutil import atomic_write_bytes, atomic_write_json, atomic_write_text, read_json
+from iwrbench.fsutil import (
+    atomic_write_bytes,
+    atomic_write_json,
+    atomic_write_text,
+    read_json,
+    remove_stale_temp,
+)
 from iwrbench.layout import judge_slug as slug_of_judge
 from iwrbench.layout import model_slug
 from iwrbench.manifest import collect_manifest
@@ -42,6 +48,7 @@ CATEGORIES = ("domain", "visual_complexity", "interaction_complexity")
 VERDICTS = ("pass", "fail", "undecided", "error")
 UNSPECIFIED = "(unspecified)"
 CheckpointMode = Literal["auto", "link", "copy"]
+STALE_TEMP_SECONDS = 600.0  # reports of one judge may be rebuilt by two runs at once
 
 
 @dataclass
@@ -514,6 +521,8 @@ def build_judge(result: Path, judge: str, models: dict[str, dict[str, Path]], ta
 
     folder = result / "reports" / judge
     folder.mkdir(parents=True, exist_ok=True)
+    for sub in (folder, folder / "manifests"):  # litter of a killed run; spare a concurrent writer's files
+        remove_stale_temp(sub, older_than=STALE_TEMP_SECONDS)
     results = collect_judge(result, judge, models, tasks)
     written: list[Path] = []
     for m in results:

@@ -69,6 +69,14 @@ class ResponseCache:
                              output_tokens=data.get("output_tokens"), attempts=0, cached=True, seconds=0.0,
                              stop_reason=data.get("stop_reason"), extra=dict(data.get("extra") or {}))
 
+    def forget(self, key: str) -> bool:
+        """Drop an entry (a reply its caller could not use); True when there was one."""
+        try:
+            self.path(key).unlink()
+            return True
+        except FileNotFoundError:
+            return False
+
     def put(self, key: str, response: ModelResponse, *, provider: str, model: str) -> bool:
         """Store a complete reply; returns False (stores nothing) for anything else."""
         if response.stop_reason not in CACHEABLE_STOPS:

@@ -16,6 +16,7 @@ from iwrbench.models.base import ModelRequest, ModelResponse
 from iwrbench.models.cache import ResponseCache, cache_key, public_url
 from iwrbench.models.retry import ProviderError, RetryPolicy, call_with_retries, parse_retry_after
 from iwrbench.models.settings import ModelSettings
+from iwrbench.redaction import redact
 
 log = logging.getLogger("iwrbench.models")
 
@@ -99,6 +100,12 @@ class RemoteModel:
         self.usage.add(response)
         return response
 
+    def forget(self, response: ModelResponse) -> bool:
+        """Drop the cached copy of a reply its caller could not use (an unreadable verdict, a reply
+        with no page), so that a rerun asks the model again instead of replaying the same reply."""
+        key = response.extra.get("cache_key")
+        return bool(self.cache is not None and key and self.cache.forget(key))
+
     async def aclose(self) -> None:
         await self.transport.aclose()
 
@@ -114,7 +121,7 @@ def short_message(exc: BaseException, limit: int = 300) -> str:
         inner = body["error"] if isinstance(body.get("error"), dict) else body
         if inner.get("message"):
             text = str(inner["message"]) + (f" ({inner['type']})" if inner.get("type") else "")
-    text = " ".join(text.split())
+    text = redact(" ".join(text.split()))
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

@@ -16,6 +16,7 @@ from iwrbench.errors import UserError
 from iwrbench.models.builtin import BUILTIN_KINDS, BuiltinModel
 from iwrbench.models.client import RemoteModel
 from iwrbench.models.settings import ModelSettings, resolve_settings
+from iwrbench.redaction import register
 
 PROVIDERS = ("openai", "anthropic", "builtin")
 BARE_OPENAI = re.compile(r"^(gpt-|chatgpt-|o\d(\b|-|$)|ft:gpt-)", re.I)
@@ -64,6 +65,7 @@ def credentials(spec: ModelSpec, env: Mapping[str, str] | None = None) -> tuple[
             if spec.provider == "openai" else ""
         raise UserError(f"{spec.name} needs {var} in the environment or .env{hint}")
     base = (env.get(URL_VARS[spec.provider]) or "").strip() or None
+    register(key)  # a provider may echo the key in an error message: it is redacted everywhere
     return key, base
 
 

@@ -17,6 +17,7 @@ from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
 from iwrbench.models.base import ModelError
+from iwrbench.redaction import redact
 
 log = logging.getLogger("iwrbench.models")
 T = TypeVar("T")
@@ -97,7 +98,7 @@ async def call_with_retries(call: Callable[[], Awaitable[T]], policy: RetryPolic
             final = not exc.retryable or attempt == attempts
             if final:
                 how = "gave up" if exc.retryable else "not retryable"
-                raise ModelError(f"{exc} ({how} after {attempt} attempt{'s' * (attempt > 1)})",
+                raise ModelError(redact(f"{exc} ({how} after {attempt} attempt{'s' * (attempt > 1)})"),
                                  retryable=exc.retryable, attempts=attempt, kind=exc.kind) from exc
             wait = policy.delay(attempt, exc.retry_after, rng)
             log.warning("%s: %s; retry %d/%d in %.1f s", what, exc, attempt + 1, attempts, wait)

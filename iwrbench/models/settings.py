@@ -93,6 +93,11 @@ def _convert(name: str, value: Any, source: str) -> Any:
     return out
 
 
+def convert_setting(name: str, value: Any, source: str) -> Any:
+    """One setting from text, checked against its range; UserError naming `source` when it is not valid."""
+    return _convert(name, value, source)
+
+
 def resolve_settings(provider: str, flags: Mapping[str, Any] | None = None,
                      env: Mapping[str, str] | None = None) -> ModelSettings:
     """Defaults of `provider`, then env, then flags (a flag of None means "not given")."""

@@ -1,0 +1,687 @@
+"""Replaying a task's recorded actions on a candidate page: perceive, locate, act, capture.
+
+For each action: look at the page (browser-use's element list), pick the element the description
+names (the offline locator or a model), act on it through Playwright (browser-use's own click/fill
+as the fallback), wait for the page to settle (events, not sleeps), and capture the state after it
+(screenshot step_<k>.png, visible text, form values, scroll, focus). The replay stops at the first
+action that cannot be performed; judging the assertions happens later (judges/), so an executed
+step carries a placeholder verdict.
+
+A page that hangs or crashes is the page's fault and is recorded in its steps; `ReplayResult.error`
+is only for infrastructure failures (Chromium gone, the locator model unreachable).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import re
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from iwrbench.browser import Browser, BrowserDied, PageCrashed, PageHung, PageSandbox
+from iwrbench.dataset import Action, Task
+from iwrbench.errors import InfrastructureError
+from iwrbench.layout import step_screenshot_name
+from iwrbench.locator import (
+    AnchorSource,
+    Choice,
+    Element,
+    Locator,
+    OfflineLocator,
+    key_from_description,
+    normalize_key,
+    parse_description,
+    text_from_description,
+)
+from iwrbench.models.base import ImagePart, Model, ModelError, ModelRequest, TextPart
+from iwrbench.perception import Perceived, Perception
+from iwrbench.records import LocatorInfo, StepRecord, Verdict
+from iwrbench.states import PageState, ReplayResult, ReplayStep
+
+log = logging.getLogger("iwrbench.agent")
+
+SETTLE_CAP = 0.4  # seconds an action may take to settle (load, loopback network idle, animations)
+TEXT_CAP = 100_000  # characters of innerText kept per state
+CLICK_TIMEOUT = 3.0  # Playwright's actionability wait before the browser-use fallback
+
+__all__ = ["LLMLocator", "OfflineLocator", "Locator", "replay_task", "ground_truth_moved"]
+
+STATE_SCRIPT = """
+(cap) => {
+  const d = document, de = d.documentElement, b = d.body;
+  let text = '';
+  try { text = (b || de) ? (b || de).innerText || '' : ''; } catch (e) {}
+  const inputs = {};
+  const skip = ['hidden', 'submit', 'button', 'reset', 'image', 'file'];
+  let n = 0;
+  for (const el of d.querySelectorAll('input, textarea, select, [contenteditable]:not([contenteditable=false])')) {
+    if (n >= 200) break;
+    const type = (el.getAttribute('type') || '').toLowerCase();
+    if (el.tagName === 'INPUT' && skip.includes(type)) continue;
+    n++;
+    let key = '';
+    if (el.labels && el.labels.length) key = (el.labels[0].innerText || '').trim();
+    key = key || el.getAttribute('aria-label') || el.getAttribute('name') || el.getAttribute('placeholder') ||
+          el.id || (el.tagName.toLowerCase() + ' ' + n);
+    key = String(key).replace(/\\s+/g, ' ').trim().slice(0, 80);
+    if (type === 'radio') key += ' = ' + String(el.value || '').slice(0, 40);
+    let value;
+    if (el.tagName !== 'INPUT' && el.tagName !== 'TEXTAREA' && el.tagName !== 'SELECT') value = el.innerText || '';
+    else if (type === 'checkbox' || type === 'radio') value = el.checked ? 'checked' : 'unchecked';
+    else if (el.tagName === 'SELECT') value = Array.from(el.selectedOptions).map(o => o.text).join(', ');
+    else value = String(el.value == null ? '' : el.value);
+    if (type === 'password') value = '\\u2022'.repeat(value.length);
+    let k = key, i = 2;
+    while (Object.prototype.hasOwnProperty.call(inputs, k)) k = key + ' (' + (i++) + ')';
+    inputs[k] = String(value).slice(0, 2000);
+  }
+  const a = d.activeElement;
+  let focused = '', editable = false;
+  if (a && a !== b && a !== de) {
+    const label = a.getAttribute('aria-label') || a.getAttribute('placeholder') || a.getAttribute('name') ||
+                  (a.innerText || '').trim().slice(0, 60);
+    focused = '<' + a.tagName.toLowerCase() + (a.id ? '#' + a.id : '') + '>' + (label ? ' ' + label : '');
+    const t = (a.getAttribute('type') || '').toLowerCase();
+    editable = a.isContentEditable || a.tagName === 'TEXTAREA' ||
+               (a.tagName === 'INPUT' && !['checkbox', 'radio', 'button', 'submit', 'reset', 'range', 'color',
+                                           'file', 'image', 'hidden'].includes(t));
+  }
+  return {text: text.slice(0, cap), truncated: text.length > cap, inputs, url: location.href, title: d.title,
+          scroll: [scrollX, scrollY], size: [de ? de.scrollWidth : 0, de ? de.scrollHeight : 0],
+          viewport: [innerWidth, innerHeight], focused, focused_editable: editable,
+          elements: d.getElementsByTagName('*').length};
+}
+"""
+# Scroll offsets of the window and of every element under the point: changes iff the view moved.
+SCROLL_PROBE = """
+([x, y]) => {
+  const out = [Math.round(scrollX), Math.round(scrollY)];
+  let el = document.elementFromPoint(x, y);
+  for (let i = 0; el && i < 60; i++, el = el.parentElement) out.push(Math.round(el.scrollLeft), Math.round(el.scrollTop));
+  return out;
+}
+"""
+
+
+# How many elements in the body have a box: 0 means an empty page (nothing to press a key on).
+RENDERED_ELEMENTS = """
+() => {
+  let n = 0;
+  for (const el of document.body ? document.body.querySelectorAll('*') : []) {
+    if (['SCRIPT', 'STYLE', 'NOSCRIPT', 'TEMPLATE', 'META', 'LINK'].includes(el.tagName)) continue;
+    const r = el.getBoundingClientRect();
+    if (r.width > 0 && r.height > 0 && ++n > 0) return n;
+  }
+  return n;
+}
+"""
+
+
+class NotPerformed(Exception):
+    """The action could not be performed on this page (the page's shortcoming, recorded as such)."""
+
+
+def _pending() -> Verdict:
+    return Verdict(verdict="undecided", source="replay", reason="not judged yet")
+
+
+def _failed(reason: str) -> Verdict:
+    return Verdict(verdict="fail", source="replay", reason=f"not performed: {reason}"[:500])
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
+# ---------------------------------------------------------------- ground truth for Scroll
+
+
+def ground_truth_moved(task: Task, k: int, *, threshold: float = 1.0) -> bool | None:
+    """Did the recorded view change across action k? None when the data cannot tell."""
+    from PIL import Image, ImageChops, ImageStat
+
+    before, after = task.checkpoint(k - 1), task.checkpoint(k)
+    if before is None or after is None:
+        return None
+    try:
+        with Image.open(before) as a, Image.open(after) as b:
+            size = (160, 90)
+            ga = a.convert("L").resize(size, Image.Resampling.BILINEAR)
+            gb = b.convert("L").resize(size, Image.Resampling.BILINEAR)
+            diff = ImageStat.Stat(ImageChops.difference(ga, gb)).mean[0]
+    except OSError as exc:
+        log.warning("task %s: cannot compare checkpoints %d and %d: %s", task.id, k - 1, k, exc)
+        return None
+    return diff > threshold
+
+
+# ---------------------------------------------------------------- the LLM locator
+
+
+LOCATE_SYSTEM = """You operate a web browser to replay one recorded user action on a web page.
+You get the action and the page's interactive elements as an indexed list: each line starts with
+[index]. Choose the element the action must be performed on.
+Answer with one JSON object and nothing else:
+  {"index": <number>}                      the element to act on
+  {"index": null, "need_screenshot": true} the list alone is not enough to decide (only when no screenshot is shown)
+  {"index": null, "reason": "<short>"}     no element on the page fits the action"""
+
+
+def parse_index(text: str) -> tuple[int | None, bool, str]:
+    """(index, wants_screenshot, reason) from a model's answer; tolerant of prose around the JSON."""
+    for m in re.finditer(r"\{[^{}]*\}", text, re.DOTALL):
+        try:
+            obj = json.loads(m.group(0))
+        except json.JSONDecodeError:
+            continue
+        if not isinstance(obj, dict) or "index" not in obj:
+            continue
+        idx = obj.get("index")
+        reason = str(obj.get("reason") or "")
+        if isinstance(idx, bool):
+            idx = None
+        if isinstance(idx, str) and idx.strip().lstrip("[").rstrip("]").isdigit():
+            idx = int(idx.strip().lstrip("[").rstrip("]"))
+        if isinstance(idx, float) and idx.is_integer():
+            idx = int(idx)
+        return (idx if isinstance(idx, int) else None), bool(obj.get("need_screenshot")), reason
+    m = re.search(r"index\D{0,5}(\d+)", text, re.IGNORECASE)
+    if m:
+        return int(m.group(1)), False, ""
+    return None, False, "the answer named no element index"
+
+
+class LLMLocator:
+    """The paper's way: a model picks the element index from browser-use's element list, and gets a
+    screenshot of the viewport when it says the list is not enough."""
+
+    name = "llm"
+
+    def __init__(self, model: Model, *, timeout: float = 120.0, max_tokens: int = 300):
+        self.model = model
+        self.timeout = timeout
+        self.max_tokens = max_tokens
+
+    async def locate(self, action: Action, elements: Sequence[Element], page_screenshot: bytes | None = None,
+                     *, listing: str | None = None, anchors: AnchorSource = None) -> Choice:
+        by_index = {e.index: e for e in elements}
+        if not elements:
+            return Choice(None, self.name, reason="the page has no interactive elements", candidates=0)
+        listing = listing or "\n".join(f"[{e.index}]{e.summary(100)}" for e in elements)
+        params = {k: v for k, v in action.parameters.items() if k != "description"}
+        prompt = (f"Action type: {action.type}\nDescription: {action.description}\n"
+                  f"Parameters: {json.dumps(params, ensure_ascii=False)}\n\nInteractive elements:\n{listing}\n")
+        tokens = [0, 0]
+        idx, wants, reason = await self._ask(prompt, None, tokens)
+        used_shot = False
+        if idx is None and wants and page_screenshot:
+            used_shot = True
+            idx, _wants, reason = await self._ask(prompt + "\nThe screenshot shows the current viewport.",
+                                                  page_screenshot, tokens)
+        extra = f" (tokens in/out {tokens[0]}/{tokens[1]}{', with screenshot' if used_shot else ''})"
+        if idx is None:
+            return Choice(None, self.name, reason=(reason or "the model found no fitting element") + extra,
+                          candidates=len(elements))
+        if idx not in by_index:
+            return Choice(None, self.name, reason=f"the model chose index {idx}, which is not on the page" + extra,
+                          candidates=len(elements))
+        return Choice(by_index[idx], self.name, reason=f"model's choice{extra}", candidates=len(elements))
+
+    async def _ask(self, prompt: str, shot: bytes | None, tokens: list[int]) -> tuple[int | None, bool, str]:
+        parts: tuple = (TextPart(prompt),) if shot is None else (TextPart(prompt), ImagePart(shot, "image/png",
+                                                                                              "viewport"))
+        request = ModelRequest(parts=parts, system=LOCATE_SYSTEM, max_tokens=self.max_tokens, temperature=0.0,
+                               timeout=self.timeout, purpose="locate")
+        try:
+            response = await self.model.complete(request)
+        except ModelError as exc:
+            raise InfrastructureError(f"locator model {getattr(self.model, 'name', '?')} failed: {exc}") from exc
+        tokens[0] += response.input_tokens or 0
+        tokens[1] += response.output_tokens or 0
+        return parse_index(response.text)
+
+
+# ---------------------------------------------------------------- one task's replay
+
+
+class Replayer:
+    """Replays one task on one sandboxed page."""
+
+    def __init__(self, sandbox: PageSandbox, task: Task, out_dir: Path, locator: Locator, *,
+                 step_timeout: float, use_browser_use: bool = True):
+        self.sandbox = sandbox
+        self.page = sandbox.page
+        self.task = task
+        self.out_dir = out_dir
+        self.locator = locator
+        self.step_timeout = step_timeout
+        self.perception = Perception(sandbox, use_browser_use=use_browser_use)
+        self.last_shot: bytes | None = None
+
+    # ------------------------------------------------------------ state
+
+    async def capture(self, k: int) -> PageState:
+        path = self.out_dir / step_screenshot_name(k)
+        self.last_shot = await self.sandbox.screenshot(path)
+        data = await self.sandbox.evaluate(STATE_SCRIPT, TEXT_CAP, what="reading the page state")
+        return PageState(screenshot=path, text=str(data.get("text") or ""),
+                         inputs={str(k): str(v) for k, v in (data.get("inputs") or {}).items()},
+                         url=str(data.get("url") or ""), scroll=tuple(float(v) for v in data["scroll"]),
+                         scroll_size=tuple(float(v) for v in data["size"]), focused=str(data.get("focused") or ""),
+                         extra={"title": str(data.get("title") or ""), "viewport": list(data.get("viewport") or []),
+                                "focused_editable": bool(data.get("focused_editable")),
+                                "elements": int(data.get("elements") or 0),
+                                "text_truncated": bool(data.get("truncated"))})
+
+    def viewport(self, state: PageState) -> tuple[float, float, float, float]:
+        vw, vh = (state.extra.get("viewport") or [self.task.width, self.task.height])[:2]
+        return (state.scroll[0], state.scroll[1], float(vw), float(vh))
+
+    # ------------------------------------------------------------ the loop
+
+    async def run(self, result: ReplayResult) -> None:
+        phases = result.sandbox.setdefault("phases", {})
+        t = time.monotonic()
+        self.perception.start(timeout=max(self.step_timeout, 10.0))
+        try:
+            await self.sandbox.load()
+        except PageHung as exc:
+            if not await self.sandbox.browser.ping():
+                raise BrowserDied("Chromium stopped answering while the page loaded") from exc
+            self._stop_all(result, f"the page hung while loading ({exc})", PageState(screenshot=None,
+                           extra={"error": str(exc)}))
+            return
+        except PageCrashed as exc:
+            self._stop_all(result, f"the page crashed while loading ({exc})", PageState(screenshot=None,
+                           extra={"error": str(exc)}))
+            return
+        phases["load"] = round(time.monotonic() - t, 3)
+        t = time.monotonic()
+        try:
+            result.initial = await self.capture(0)
+            phases["initial"] = round(time.monotonic() - t, 3)
+        except (PageHung, PageCrashed) as exc:
+            self._stop_all(result, f"the page stopped responding after loading ({exc})",
+                           PageState(screenshot=None, extra={"error": str(exc)}))
+            return
+        state = result.initial
+        for action in self.task.actions:
+            if result.stopped_at is not None:
+                result.steps.append(self._unreached(action, state, result.stopped_at))
+                continue
+            step = await self.step(action, state)
+            result.steps.append(step)
+            if not step.record.executed:
+                result.stopped_at = action.index
+            elif step.after is not None:
+                state = step.after
+
+    def _stop_all(self, result: ReplayResult, reason: str, initial: PageState) -> None:
+        result.initial = initial
+        result.stopped_at = 1
+        for action in self.task.actions:
+            rec = StepRecord(index=action.index, type=action.type, description=action.description,
+                             assertion=_failed(reason), error=reason if action.index == 1 else None)
+            result.steps.append(ReplayStep(record=rec, before=initial, after=None))
+
+    @staticmethod
+    def _unreached(action: Action, state: PageState, stopped_at: int) -> ReplayStep:
+        reason = f"not reached: action {stopped_at} could not be performed"
+        rec = StepRecord(index=action.index, type=action.type, description=action.description,
+                         assertion=Verdict(verdict="fail", source="replay", reason=f"not performed: {reason}"))
+        return ReplayStep(record=rec, before=state, after=None)
+
+    async def step(self, action: Action, before: PageState) -> ReplayStep:
+        rec = StepRecord(index=action.index, type=action.type, description=action.description,
+                         assertion=_pending())
+        timings: dict[str, float] = {}
+        start = time.monotonic()
+        after: PageState | None = None
+        try:
+            navs = self.sandbox.navigations
+            await self.perform(action, before, rec, timings)
+            t = time.monotonic()
+            await self.sandbox.settle(cap=SETTLE_CAP, navigated=self.sandbox.navigations != navs)
+            timings["settle"] = time.monotonic() - t
+            t = time.monotonic()
+            after = await self.capture(action.index)
+            timings["capture"] = time.monotonic() - t
+            rec.executed = True
+            rec.screenshot = step_screenshot_name(action.index)
+        except (NotPerformed, PageHung, PageCrashed) as exc:
+            if not await self.sandbox.browser.ping():
+                raise BrowserDied(f"Chromium stopped answering during action {action.index}") from exc
+            if isinstance(exc, NotPerformed):
+                rec.error = str(exc)[:500]
+                rec.assertion = _failed(str(exc))
+            elif isinstance(exc, PageHung):
+                rec.error = f"the page hung: {exc}"[:500]
+                rec.assertion = _failed(rec.error)
+            else:
+                rec.error = f"the page crashed: {exc}"[:500]
+                rec.assertion = _failed(rec.error)
+            after = None
+        except Exception as exc:
+            if not await self.sandbox.browser.ping():
+                raise BrowserDied(f"Chromium stopped answering during action {action.index}") from exc
+            raise
+        finally:
+            timings["total"] = time.monotonic() - start
+            rec.timings = {k: round(v, 4) for k, v in timings.items()}
+        if not rec.executed:
+            after = None
+        return ReplayStep(record=rec, before=before, after=after)
+
+    # ------------------------------------------------------------ perceive and locate
+
+    async def look(self, action: Action, before: PageState, timings: dict[str, float]) -> Perceived:
+        t = time.monotonic()
+        query = parse_description(action.description)
+        hints = list(query.quoted) + [p for p, _rel in query.context_quoted]
+        seen = await self.perception.look(self.viewport(before), timeout=self.step_timeout,
+                                          dom_size=int(before.extra.get("elements") or 0), hints=hints)
+        timings["perceive"] = time.monotonic() - t
+        return seen
+
+    async def locate(self, action: Action, seen: Perceived, timings: dict[str, float]) -> Choice:
+        t = time.monotonic()
+        choice = await self.locator.locate(action, seen.elements, self.last_shot, listing=seen.listing,
+                                           anchors=seen.anchors)
+        timings["locate"] = time.monotonic() - t
+        return choice
+
+    def _record_choice(self, rec: StepRecord, choice: Choice, seen: Perceived) -> None:
+        info = choice.info()
+        extra = {"perception": seen.source}
+        if seen.notes:
+            extra["perception_notes"] = list(seen.notes)
+        rec.locator = LocatorInfo(**{**info.model_dump(), **extra})
+
+    async def _target(self, action: Action, before: PageState, rec: StepRecord, timings: dict[str, float],
+                      ) -> tuple[Any, Element, Perceived]:
+        """Locate the element an action names and get a Playwright handle on it."""
+        seen = await self.look(action, before, timings)
+        choice = await self.locate(action, seen, timings)
+        self._record_choice(rec, choice, seen)
+        if choice.element is None:
+            raise NotPerformed(f"no element found for {action.description!r}: {choice.reason}")
+        rec.attempted = True
+        ref = seen.ref(choice.element.index)
+        handle = await self.perception.handle(ref) if ref is not None else None
+        return handle, choice.element, seen
+
+    # ------------------------------------------------------------ actions
+
+    async def perform(self, action: Action, before: PageState, rec: StepRecord, timings: dict[str, float]) -> None:
+        if action.type == "Click":
+            await self.click(action, before, rec, timings)
+        elif action.type == "Type":
+            await self.type(action, before, rec, timings)
+        elif action.type == "Press":
+            await self.press(action, before, rec, timings)
+        elif action.type == "Scroll":
+            await self.scroll(action, before, rec, timings)
+        else:  # the dataset loader admits only the four types
+            raise NotPerformed(f"unknown action type {action.type!r}")
+
+    async def click(self, action: Action, before: PageState, rec: StepRecord, timings: dict[str, float]) -> None:
+        handle, element, seen = await self._target(action, before, rec, timings)
+        t = time.monotonic()
+        try:
+            if handle is None:
+                raise NotPerformed(f"the element {element.summary()} is no longer on the page")
+            timeout = min(CLICK_TIMEOUT, self.step_timeout)
+            await self.sandbox.call("click", handle.click(timeout=timeout * 1000), timeout=timeout + 2)
+        except (PageHung, PageCrashed, BrowserDied):
+            raise
+        except Exception as exc:
+            await self._fallback("click", seen, element, rec, exc)
+        finally:
+            timings["act"] = time.monotonic() - t
+
+    async def _fallback(self, what: str, seen: Perceived, element: Element, rec: StepRecord, exc: BaseException,
+                        text: str | None = None) -> None:
+        """browser-use's own action when Playwright's failed on a live page (e.g. a covered element)."""
+        reason = exc if isinstance(exc, NotPerformed) else f"{what} failed: {_first_line(exc)}"
+        ref = seen.ref(element.index)
+        if ref is None or ref.backend_node_id is None or not self.perception.can_fallback:
+            raise NotPerformed(str(reason)) from None
+        view = self.perception.view
+        assert view is not None
+        try:
+            if what == "click":
+                await view.click(ref, timeout=self.step_timeout)
+            else:
+                await view.fill(ref, text or "", timeout=self.step_timeout)
+        except Exception as exc2:
+            self.sandbox.check()
+            if not await self.sandbox.responsive():
+                raise PageHung(f"{what}: the page stopped responding") from None
+            raise NotPerformed(f"{reason}; browser-use's {what} failed too: {_first_line(exc2)}") from None
+        rec.locator = LocatorInfo(**{**rec.locator.model_dump(), "fallback": f"browser-use {what} ({reason})"[:300]})
+
+    async def type(self, action: Action, before: PageState, rec: StepRecord, timings: dict[str, float]) -> None:
+        text = action.text if action.text is not None else text_from_description(action.description)
+        if text is None:
+            raise NotPerformed("the action gives no text to type")
+        seen = await self.look(action, before, timings)
+        choice = await self.locate(action, seen, timings)
+        self._record_choice(rec, choice, seen)
+        handle = None
+        element = choice.element
+        if element is not None:
+            rec.attempted = True
+            ref = seen.ref(element.index)
+            handle = await self.perception.handle(ref) if ref is not None else None
+        elif before.extra.get("focused_editable") and not parse_description(action.description,
+                                                                              typed_text=text).quoted:
+            # "Type 'laptop'" names no field: type where the caret is, as the user did.
+            rec.attempted = True
+            handle = (await self.sandbox.call("focused element", self.page.evaluate_handle(
+                "document.activeElement"))).as_element()
+            rec.locator = LocatorInfo(**{**rec.locator.model_dump(), "method": "focused", "element": before.focused})
+        if handle is None:
+            raise NotPerformed(f"no field to type into for {action.description!r}: {choice.reason}")
+        t = time.monotonic()
+        try:
+            await self._type_into(handle, text)
+        except (PageHung, PageCrashed, BrowserDied):
+            raise
+        except Exception as exc:
+            if element is None:
+                raise NotPerformed(f"typing failed: {_first_line(exc)}") from None
+            await self._fallback("fill", seen, element, rec, exc, text=text)
+        finally:
+            timings["act"] = time.monotonic() - t
+
+    async def _type_into(self, handle: Any, text: str) -> None:
+        """fill() all but the last character, then type the last one as a real key press, so pages
+        that react to input events and pages that react to key events both see the typing."""
+        timeout = min(CLICK_TIMEOUT, self.step_timeout)
+        try:
+            await self.sandbox.call("fill", handle.fill(text[:-1] if text else "", timeout=timeout * 1000),
+                                    timeout=timeout + 2)
+            if text:
+                await self.sandbox.call("type", self.page.keyboard.type(text[-1]))
+        except (PageHung, PageCrashed, BrowserDied):
+            raise
+        except Exception as exc:
+            if "not an <input>" not in str(exc) and "contenteditable" not in str(exc):
+                raise
+            # A custom widget that listens to keys: focus it and type every key.
+            await self.sandbox.call("click", handle.click(timeout=timeout * 1000), timeout=timeout + 2)
+            await self.sandbox.call("type", self.page.keyboard.type(text))
+
+    async def press(self, action: Action, before: PageState, rec: StepRecord, timings: dict[str, float]) -> None:
+        key = normalize_key(action.key) if action.key else None
+        if key is None:
+            key = key_from_description(action.description)
+        if key is None:
+            raise NotPerformed(f"no key named in {action.description!r}")
+        query = parse_description(action.description)
+        rec.locator = LocatorInfo(method="key", element=before.focused or "<body>", key=key)
+        if not before.text.strip():
+            shown = await self.sandbox.evaluate(RENDERED_ELEMENTS, what="counting rendered elements")
+            if not shown:
+                raise NotPerformed(f"the page is empty: nothing there to receive {key}")
+        if query.quoted and not before.extra.get("focused_editable"):
+            # "Press Enter in the 'Search' field": put the focus there first when it is not.
+            seen = await self.look(action, before, timings)
+            choice = await self.locate(action, seen, timings)
+            if choice.element is not None:
+                ref = seen.ref(choice.element.index)
+                handle = await self.perception.handle(ref) if ref is not None else None
+                if handle is not None:
+                    with contextlib.suppress(Exception):
+                        await self.sandbox.call("focus", handle.focus(), timeout=min(CLICK_TIMEOUT, self.step_timeout))
+                    rec.locator = LocatorInfo(**{**choice.info().model_dump(), "method": "key+" + choice.method,
+                                                 "key": key, "perception": seen.source})
+        rec.attempted = True
+        t = time.monotonic()
+        try:
+            await self.sandbox.call("key press", self.page.keyboard.press(key))
+        except (PageHung, PageCrashed, BrowserDied):
+            raise
+        except Exception as exc:
+            raise NotPerformed(f"pressing {key} failed: {_first_line(exc)}") from None
+        finally:
+            timings["act"] = time.monotonic() - t
+
+    async def scroll(self, action: Action, before: PageState, rec: StepRecord, timings: dict[str, float]) -> None:
+        vw, vh = self.viewport(before)[2:]
+        amount = max(0.0, action.scroll_page)
+        direction = action.direction
+        dx = dy = 0.0
+        if direction in ("up", "down"):
+            dy = amount * vh * (-1 if direction == "up" else 1)
+        else:
+            dx = amount * vw * (-1 if direction == "left" else 1)
+        point = (vw / 2, vh / 2)
+        target = "the page"
+        query = parse_description(action.description)
+        if query.quoted or set(query.words) & {"list", "panel", "sidebar", "container", "menu", "table", "feed",
+                                                "chat", "modal", "dialog", "column", "carousel", "gallery"}:
+            # "Scroll down the 'Messages' panel": wheel over that panel if it is clearly there.
+            seen = await self.look(action, before, timings)
+            scrollables = [e for e in seen.elements if e.scrollable and e.in_viewport and e.bbox]
+            if scrollables:
+                choice = await self._locate_among(action, scrollables, timings)
+                if choice.element is not None and choice.element.bbox:
+                    x, y, w, h = choice.element.bbox
+                    sx, sy = before.scroll
+                    px, py = x - sx + w / 2, y - sy + h / 2
+                    if 0 <= px < vw and 0 <= py < vh:
+                        point, target = (px, py), choice.element.summary()
+        rec.attempted = True
+        t = time.monotonic()
+        probe_before = await self.sandbox.evaluate(SCROLL_PROBE, list(point), what="reading scroll offsets")
+        await self.sandbox.call("mouse move", self.page.mouse.move(*point))
+        await self.sandbox.call("wheel", self.page.mouse.wheel(dx, dy))
+        await self.sandbox.settle(cap=SETTLE_CAP)
+        probe_after = await self.sandbox.evaluate(SCROLL_PROBE, list(point), what="reading scroll offsets")
+        how = "wheel"
+        if probe_after == probe_before and target == "the page":
+            # A page that swallows wheel events may still scroll programmatically.
+            await self.sandbox.evaluate("([dx, dy]) => window.scrollBy({left: dx, top: dy, behavior: 'instant'})",
+                                        [dx, dy], what="scrolling")
+            probe_after = await self.sandbox.evaluate(SCROLL_PROBE, list(point), what="reading scroll offsets")
+            how = "scrollBy"
+        timings["act"] = time.monotonic() - t
+        moved = probe_after != probe_before
+        info = {"method": "scroll", "element": target, "direction": direction, "delta": [dx, dy], "moved": moved,
+                "how": how}
+        if not moved:
+            shot = await self.sandbox.screenshot()
+            if self.last_shot is not None and shot != self.last_shot:
+                moved = True  # the page moved its content itself (a custom wheel handler)
+                info.update(moved=True, how="page's own wheel handler")
+        if not moved:
+            gt = ground_truth_moved(self.task, action.index)
+            info["ground_truth_moved"] = gt
+            rec.locator = LocatorInfo(**{**rec.locator.model_dump(), **info})
+            if gt:
+                raise NotPerformed(f"scrolling {direction} did not move the view, but the recording's view moved")
+            rec.locator = LocatorInfo(**{**rec.locator.model_dump(), "note":
+                                         "the view did not move; the recording's did not either (page end)"
+                                         if gt is False else "the view did not move; no recording to compare"})
+            return
+        rec.locator = LocatorInfo(**{**rec.locator.model_dump(), **info})
+
+    async def _locate_among(self, action: Action, pool: list[Element], timings: dict[str, float]) -> Choice:
+        t = time.monotonic()
+        choice = await self.locator.locate(action, pool, self.last_shot)
+        timings["locate"] = time.monotonic() - t
+        return choice
+
+
+# ---------------------------------------------------------------- entry point
+
+
+async def replay_task(browser: Browser, task: Task, page_dir: Path, out_dir: Path, *, locator: Locator,
+                      step_timeout: float = 10.0, load_timeout: float = 15.0,
+                      use_browser_use: bool = True) -> ReplayResult:
+    """Replay every action of `task` on the page in `page_dir`; screenshots go to `out_dir`.
+
+    Never raises for the page's faults (hangs, crashes, missing page, actions that cannot be
+    performed): those are in the steps. `result.error` is set only when the browser or the locator
+    model failed (infrastructure).
+    """
+    start = time.monotonic()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result = ReplayResult(initial=PageState(screenshot=None), steps=[])
+    sandbox: PageSandbox | None = None
+    replayer: Replayer | None = None
+    try:
+        t = time.monotonic()
+        sandbox = await browser.open_sandbox(Path(page_dir), task.width, task.height, step_timeout=step_timeout,
+                                             load_timeout=load_timeout)
+        result.sandbox["phases"] = {"open": round(time.monotonic() - t, 3)}
+        replayer = Replayer(sandbox, task, out_dir, locator, step_timeout=step_timeout,
+                            use_browser_use=use_browser_use)
+        await replayer.run(result)
+    except InfrastructureError as exc:
+        result.error = str(exc)[:500] or type(exc).__name__
+        _complete(result, task, f"replay stopped: {result.error}")
+    except Exception as exc:
+        # Anything else that escapes is the harness's or Chromium's failure, never the page's.
+        if sandbox is not None and not browser.is_alive():
+            result.error = f"Chromium died during the replay: {_first_line(exc)}"
+        else:
+            log.exception("task %s: replay failed", task.id)
+            result.error = f"replay failed: {type(exc).__name__}: {_first_line(exc)}"
+        _complete(result, task, f"replay stopped: {result.error}")
+    finally:
+        t = time.monotonic()
+        if replayer is not None:
+            await replayer.perception.close()
+            if replayer.perception.notes:
+                result.sandbox["perception_notes"] = list(dict.fromkeys(replayer.perception.notes))[:5]
+        if sandbox is not None:
+            await sandbox.close()
+            result.sandbox = {**sandbox.info(), **result.sandbox}
+        if "phases" in result.sandbox:
+            result.sandbox["phases"]["close"] = round(time.monotonic() - t, 3)
+        result.seconds = round(time.monotonic() - start, 3)
+    return result
+
+
+def _complete(result: ReplayResult, task: Task, reason: str) -> None:
+    """Give every action without a step one, so eval.json always has one entry per action."""
+    done = {s.record.index for s in result.steps}
+    state = result.steps[-1].after or result.steps[-1].before if result.steps else result.initial
+    for action in task.actions:
+        if action.index in done:
+            continue
+        rec = StepRecord(index=action.index, type=action.type, description=action.description,
+                         assertion=Verdict(verdict="fail", source="replay", reason=f"not performed: {reason}"[:500]))
+        result.steps.append(ReplayStep(record=rec, before=state, after=None))
+    result.steps.sort(key=lambda s: s.record.index)
+    if result.stopped_at is None:
+        missing = [a.index for a in task.actions if a.index not in done]
+        result.stopped_at = missing[0] if missing else None

@@ -1,0 +1,227 @@
+"""What changed across one action, as text tokens and as screen regions; and the assertion's literals.
+
+The offline assertion judge compares two changes: the recording's (ground-truth checkpoints before and
+after, read by OCR) and the candidate's (its visible text, form values and screenshots before and
+after). These are the pure building blocks; the judge combines them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from iwrbench.judges.text_similarity import fuzzy_in, normalise, token_counts, token_similarity, tokens
+
+GRID = (16, 9)  # columns, rows of the coarse change grid
+DIFF_SIZE = (320, 180)  # screenshots are compared at this size
+DIFF_LEVEL = 14  # grey-level difference that counts as a changed pixel
+CELL_SHARE = 0.02  # share of changed pixels that marks a grid cell as changed
+
+
+# ---------------------------------------------------------------- text
+
+
+def token_weight(tok: str) -> float:
+    """Numbers and words count fully; single letters (often OCR debris or icons) count a quarter."""
+    if tok.isdigit():
+        return 1.0
+    return 0.25 if len(tok) == 1 else 1.0
+
+
+@dataclass
+class TokenChange:
+    appeared: Counter[str] = field(default_factory=Counter)
+    disappeared: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def weight(self) -> float:
+        return sum(token_weight(t) for t in set(self.appeared) | set(self.disappeared))
+
+    @property
+    def has_number(self) -> bool:
+        return any(t.isdigit() for t in (*self.appeared, *self.disappeared))
+
+    def is_empty(self) -> bool:
+        return not self.appeared and not self.disappeared
+
+    def sample(self, n: int = 6) -> str:
+        """A short human summary: '+cart +3 -2'."""
+        parts = [f"+{t}" for t, _ in self.appeared.most_common(n)]
+        parts += [f"-{t}" for t, _ in self.disappeared.most_common(max(1, n - len(parts)))]
+        return " ".join(parts[:n])
+
+
+def token_change(before: str, after: str, *, ocr_noise: bool = False) -> TokenChange:
+    """Tokens whose count went up (appeared) or down (disappeared) from `before` to `after`.
+
+    With `ocr_noise`, a word that 'appears' while a near-identical word 'disappears' (OCR reading
+    'Outfitters' once as '0utfitters') is taken for the same word and dropped from both sides.
+    """
+    cb, ca = token_counts(before), token_counts(after)
+    appeared, disappeared = ca - cb, cb - ca
+    if ocr_noise:
+        for tok in list(appeared):
+            if tok.isdigit() or len(tok) < 4 or not disappeared or appeared[tok] <= 0:
+                continue
+            match = fuzzy_in(tok, {t: 1 for t in disappeared if t != tok}, threshold=0.75)
+            if match is not None:
+                appeared[tok] -= 1
+                disappeared[match] -= 1
+                appeared, disappeared = +appeared, +disappeared
+    return TokenChange(appeared, disappeared)
+
+
+@dataclass
+class Reproduction:
+    """How much of a reference change a candidate change reproduces (weights of distinct tokens)."""
+
+    ratio: float
+    matched: list[str]
+    missing: list[str]
+    contrary: list[str]  # tokens that moved the other way in the candidate
+
+    @property
+    def summary(self) -> str:
+        miss = " ".join(self.missing[:5])
+        return f"{len(self.matched)}/{len(self.matched) + len(self.missing)} changed words reproduced" + (
+            f" (missing: {miss})" if miss else "")
+
+
+def reproduction(reference: TokenChange, candidate: TokenChange) -> Reproduction:
+    matched: list[str] = []
+    missing: list[str] = []
+    contrary: list[str] = []
+    got = total = 0.0
+    for side, same, other in ((reference.appeared, candidate.appeared, candidate.disappeared),
+                              (reference.disappeared, candidate.disappeared, candidate.appeared)):
+        for tok in side:
+            w = token_weight(tok)
+            total += w
+            if fuzzy_in(tok, same) is not None:
+                got += w
+                matched.append(tok)
+            else:
+                missing.append(tok)
+                if fuzzy_in(tok, other) is not None:
+                    contrary.append(tok)
+    return Reproduction(ratio=got / total if total else 0.0, matched=matched, missing=missing, contrary=contrary)
+
+
+# ---------------------------------------------------------------- assertion literals
+
+_QUOTED = re.compile(r"(?<![\w])['\"\u2018\u201c]([^'\"\u2018\u2019\u201c\u201d]{1,120}?)['\"\u2019\u201d](?![\w])")
+_NUMBER = re.compile(r"[$\u20ac\u00a3]?\d[\d,]*(?:\.\d+)?%?")
+
+
+def assertion_literals(assertion: str) -> list[str]:
+    """Quoted strings and multi-character numbers in an assertion: things that should be visible.
+
+    Single bare digits ('shows 2') are left out: every page has some '2' somewhere.
+    """
+    found: list[str] = []
+    quoted_spans: list[tuple[int, int]] = []
+    for m in _QUOTED.finditer(assertion or ""):
+        text = m.group(1).strip()
+        if tokens(text):
+            found.append(text)
+            quoted_spans.append(m.span())
+    for m in _NUMBER.finditer(assertion or ""):
+        if any(a <= m.start() < b for a, b in quoted_spans):
+            continue
+        text = m.group(0).rstrip(",")
+        if len(text) >= 2:
+            found.append(text)
+    seen: set[str] = set()
+    out = []
+    for lit in found:
+        key = normalise(lit)
+        if key not in seen:
+            seen.add(key)
+            out.append(lit)
+    return out
+
+
+def literal_share(literal: str, text: str) -> float:
+    """Share of the literal's words found in `text` (numbers exactly, words allowing OCR slips)."""
+    want = tokens(literal)
+    if not want:
+        return 0.0
+    have = set(tokens(text))
+    norm_text = normalise(text)
+    if normalise(literal) in norm_text:
+        return 1.0
+    hits = 0
+    for tok in want:
+        if tok in have or (not tok.isdigit() and len(tok) >= 4 and
+                           any(token_similarity(tok, h) >= 0.8 for h in have if not h.isdigit())):
+            hits += 1
+    return hits / len(want)
+
+
+def literal_count(literal: str, text: str) -> int:
+    """Exact occurrences of the literal in `text` (case and spacing ignored: OCR glues 'Cart(3')."""
+    lit = re.sub(r"\s+", "", normalise(literal))
+    if not lit:
+        return 0
+    pattern = r"\s*".join(re.escape(ch) for ch in lit)
+    if lit[0].isalnum():
+        pattern = r"(?<!\w)" + pattern
+    if lit[-1].isalnum():
+        pattern += r"(?!\w)"
+    return len(re.findall(pattern, normalise(text)))
+
+
+def literal_present(literal: str, text: str) -> bool:
+    n = len(tokens(literal))
+    need = 1.0 if n <= 2 else 0.8
+    return literal_share(literal, text) >= need
+
+
+# ---------------------------------------------------------------- pixels
+
+
+@dataclass
+class PixelChange:
+    fraction: float  # share of changed pixels
+    cells: np.ndarray  # bool grid (rows, cols): where the change is
+    identical: bool = False
+
+    @property
+    def cell_count(self) -> int:
+        return int(self.cells.sum())
+
+
+def _gray(path: Path) -> np.ndarray:
+    img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    if img is None:
+        raise ValueError(f"cannot read image {path}")
+    return cv2.resize(img, DIFF_SIZE, interpolation=cv2.INTER_AREA)
+
+
+def pixel_change(before: Path, after: Path) -> PixelChange:
+    """Where and how much two screenshots differ (resized to DIFF_SIZE; identical files short-cut)."""
+    rows, cols = GRID[1], GRID[0]
+    if Path(before).read_bytes() == Path(after).read_bytes():
+        return PixelChange(0.0, np.zeros((rows, cols), bool), identical=True)
+    a, b = _gray(Path(before)), _gray(Path(after))
+    mask = cv2.absdiff(a, b) > DIFF_LEVEL
+    h, w = mask.shape
+    cells = np.zeros((rows, cols), bool)
+    for r in range(rows):
+        for c in range(cols):
+            block = mask[r * h // rows:(r + 1) * h // rows, c * w // cols:(c + 1) * w // cols]
+            cells[r, c] = block.size > 0 and float(block.mean()) > CELL_SHARE
+    return PixelChange(float(mask.mean()), cells)
+
+
+def cell_overlap(reference: PixelChange, candidate: PixelChange) -> float:
+    """Share of the reference's changed cells where the candidate also changed (one cell of slack)."""
+    if reference.cell_count == 0:
+        return 0.0
+    grown = cv2.dilate(candidate.cells.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    return float((reference.cells & grown).sum() / reference.cell_count)

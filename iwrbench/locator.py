@@ -1,0 +1,763 @@
+"""Finding the element an action's natural-language description names.
+
+Two locators speak one protocol (`Locator.locate`): the offline one here scores every element
+against the description with deterministic rules and acts only when the best match is clear; the
+LLM one (agent.py) asks a model to pick an index. Everything in this module is a pure function over
+`Element` descriptors, so it is unit-tested without a browser.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from difflib import SequenceMatcher
+from typing import Protocol, runtime_checkable
+
+from iwrbench.dataset import Action
+from iwrbench.records import LocatorInfo
+
+# ---------------------------------------------------------------- element descriptors
+
+TEXT_INPUT_TYPES = {"", "text", "search", "email", "url", "tel", "password", "number", "date", "datetime-local",
+                    "month", "week", "time"}
+EDITABLE_ROLES = {"textbox", "searchbox", "combobox", "spinbutton"}
+
+
+@dataclass(frozen=True)
+class Element:
+    """One candidate element as the perception layer saw it (browser-use or the Playwright scan)."""
+
+    index: int
+    tag: str
+    role: str = ""  # accessibility role (explicit or implied)
+    name: str = ""  # accessible name
+    text: str = ""  # visible text inside the element
+    attributes: Mapping[str, str] = field(default_factory=dict)
+    bbox: tuple[float, float, float, float] | None = None  # x, y, width, height in document coordinates
+    in_viewport: bool = True
+    editable: bool = False
+    scrollable: bool = False
+    context: str = ""  # text of the nearest enclosing row/item, for "the checkbox next to 'Milk'"
+    landmark: str = ""  # enclosing header/nav/main/aside/footer/form/dialog, if any
+    source: str = "browser-use"
+
+    @property
+    def kind(self) -> str:
+        """Canonical role used for matching role words in descriptions."""
+        return element_kind(self)
+
+    def label(self) -> str:
+        """The best short human label: what a user would call this element."""
+        a = self.attributes
+        for value in (self.name, self.text, a.get("aria-label", ""), a.get("placeholder", ""),
+                      a.get("title", ""), a.get("alt", ""), a.get("value", "")):
+            value = " ".join(str(value).split())
+            if value:
+                return value
+        return ""
+
+    def summary(self, limit: int = 80) -> str:
+        """`<button> "Add to cart"` — for logs and eval.json."""
+        label = self.label()
+        if len(label) > limit:
+            label = label[: limit - 1] + "…"
+        role = f" role={self.role}" if self.role and self.role not in {self.tag, "generic"} else ""
+        return f'<{self.tag}{role}> "{label}"' if label else f"<{self.tag}{role}>"
+
+
+def element_kind(e: Element) -> str:
+    tag = e.tag.lower()
+    role = (e.attributes.get("role") or e.role or "").lower()
+    itype = (e.attributes.get("type") or "").lower()
+    if role in {"tab", "link", "checkbox", "radio", "switch", "slider", "option", "menuitem", "combobox",
+                "listbox", "button", "img", "image", "searchbox", "textbox", "heading", "menuitemcheckbox",
+                "menuitemradio", "treeitem", "row", "gridcell", "cell"}:
+        return {"img": "image", "searchbox": "textbox", "menuitemcheckbox": "menuitem",
+                "menuitemradio": "menuitem", "gridcell": "cell"}.get(role, role)
+    if tag == "a":
+        return "link"
+    if tag in {"button", "summary"} or (tag == "input" and itype in {"button", "submit", "reset", "image"}):
+        return "button"
+    if tag == "input" and itype == "checkbox":
+        return "checkbox"
+    if tag == "input" and itype == "radio":
+        return "radio"
+    if tag == "input" and itype == "range":
+        return "slider"
+    if tag == "select":
+        return "combobox"
+    if tag in {"img", "svg", "picture", "canvas"}:
+        return "image"
+    if tag in {"h1", "h2", "h3", "h4", "h5", "h6"}:
+        return "heading"
+    if e.editable or tag == "textarea" or (tag == "input" and itype in TEXT_INPUT_TYPES):
+        return "textbox"
+    if tag == "label":
+        return "label"
+    if tag == "li":
+        return "listitem"
+    return "generic"
+
+
+def is_editable(tag: str, attributes: Mapping[str, str], role: str = "") -> bool:
+    tag = tag.lower()
+    itype = (attributes.get("type") or "").lower()
+    if tag == "textarea":
+        return True
+    if tag == "input":
+        return itype in TEXT_INPUT_TYPES
+    ce = attributes.get("contenteditable")
+    if ce is not None and ce.lower() in {"", "true", "plaintext-only"}:
+        return True
+    return (role or attributes.get("role", "")).lower() in {"textbox", "searchbox"}
+
+
+# ---------------------------------------------------------------- description parsing
+
+ROLE_WORDS: dict[str, str] = {
+    "button": "button", "buttons": "button", "btn": "button",
+    "link": "link", "links": "link", "hyperlink": "link", "anchor": "link",
+    "tab": "tab", "tabs": "tab",
+    "field": "textbox", "input": "textbox", "textbox": "textbox", "textarea": "textbox", "searchbox": "textbox",
+    "box": "textbox",
+    "checkbox": "checkbox", "checkboxes": "checkbox", "tickbox": "checkbox",
+    "radio": "radio",
+    "dropdown": "combobox", "combobox": "combobox", "picker": "combobox",
+    "option": "option", "options": "option",
+    "image": "image", "images": "image", "img": "image", "picture": "image", "photo": "image",
+    "thumbnail": "image", "logo": "image",
+    "icon": "icon", "toggle": "switch", "switch": "switch", "slider": "slider",
+    "heading": "heading", "headline": "heading",
+    "menuitem": "menuitem",
+}
+# Phrases folded into one role word before tokenising.
+ROLE_PHRASES = (
+    (r"\bcheck[\s-]?box(es)?\b", "checkbox"), (r"\btick[\s-]?box(es)?\b", "checkbox"),
+    (r"\bradio[\s-]?buttons?\b", "radio"), (r"\btext[\s-]?(box|area|field|input)\b", "textbox"),
+    (r"\bsearch[\s-]?(box|bar|field|input)\b", "search textbox"), (r"\bdrop[\s-]?down( menu| list)?\b", "dropdown"),
+    (r"\bmenu[\s-]?items?\b", "menuitem"), (r"\binput[\s-]?field\b", "textbox"),
+)
+# Role words that do not exclude other roles ("the search box" may be a combobox; "icon" is any button).
+SOFT_ROLES = {"icon", "image", "option"}
+COMPATIBLE = {
+    "textbox": {"textbox", "combobox"},
+    "button": {"button", "menuitem", "tab", "switch", "option", "link", "generic", "image", "listitem", "cell"},
+    "link": {"link", "button", "menuitem", "tab", "generic"},
+    "tab": {"tab", "button", "link", "generic", "listitem"},
+    "checkbox": {"checkbox", "switch", "menuitem", "label"},
+    "radio": {"radio", "option", "label"},
+    "combobox": {"combobox", "listbox", "button"},
+    "option": {"option", "menuitem", "listitem", "button", "generic", "radio", "link"},
+    "switch": {"switch", "checkbox", "button"},
+    "slider": {"slider"},
+    "heading": {"heading", "generic", "link", "button"},
+    "menuitem": {"menuitem", "link", "button", "generic", "listitem"},
+    "image": {"image", "link", "button", "generic"},
+    "icon": {"button", "link", "image", "generic", "menuitem", "tab"},
+}
+ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
+            "fifth": 5, "5th": 5, "sixth": 6, "6th": 6, "seventh": 7, "7th": 7, "eighth": 8, "8th": 8,
+            "ninth": 9, "9th": 9, "tenth": 10, "10th": 10, "last": -1, "final": -1}
+POSITIONS = {"top", "bottom", "left", "right", "upper", "lower", "center", "centre", "middle", "corner"}
+LANDMARKS = {"header": "header", "navbar": "nav", "navigation": "nav", "nav": "nav", "footer": "footer",
+             "sidebar": "aside", "modal": "dialog", "dialog": "dialog", "popup": "dialog", "form": "form"}
+STOP = frozenset(re.split(r"\s+", """
+a an the this that these those to of in on at into onto for from with by as and or it its is are be
+click clicks clicking tap press pressing hit select choose type typing enter entering scroll scrolling
+then again page element area section labeled labelled named called titled marked saying reads which
+shows show showing displayed button's item items one user their your his her our next near beside
+under below above over after before inside within up down so can via using use
+""".strip()))
+# A single quote opens only after a non-letter and closes only before one, so "Men's" is no quote.
+QUOTE_RE = re.compile(r"(?<!\w)'(.+?)'(?!\w)|\"([^\"]+)\"|‘([^’]+)’|“([^”]+)”|«([^»]+)»")
+
+
+def normalize(text: str) -> str:
+    """Lower-case, NFKC, punctuation to spaces, collapsed whitespace."""
+    text = unicodedata.normalize("NFKC", str(text)).lower()
+    text = text.replace("&", " and ")
+    text = re.sub(r"[^\w]+", " ", text, flags=re.UNICODE)
+    return " ".join(text.split())
+
+
+def tokens(text: str) -> list[str]:
+    out = []
+    for tok in normalize(re.sub(r"([a-z])([A-Z])", r"\1 \2", str(text))).split():
+        out.append(stem(tok))
+    return out
+
+
+def stem(tok: str) -> str:
+    if len(tok) > 4 and tok.endswith("ies"):
+        return tok[:-3] + "y"
+    if len(tok) > 3 and tok.endswith("s") and not tok.endswith("ss"):
+        return tok[:-1]
+    return tok
+
+
+@dataclass(frozen=True)
+class Query:
+    """What a description asks for, split into the signals the scorer uses."""
+
+    quoted: tuple[str, ...] = ()
+    # quoted text that names a neighbour, with its relation: ("Milk", "near") for "next to 'Milk'";
+    # relations: near, above, below, left, right (spatial) and "in" (for/of/in: the same row or card)
+    context_quoted: tuple[tuple[str, str], ...] = ()
+    words: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+    ordinal: int | None = None
+    positions: tuple[str, ...] = ()
+    landmarks: tuple[str, ...] = ()
+
+
+RELATION_RE = re.compile(
+    r"\b(to the left of|to the right of|left of|right of|next to|beside|near|underneath|under|below|beneath|"
+    r"above|over|on top of|for|of|in|inside|within|from|on|at|by)\s+(?:the\s+)?(?:item|row|product|entry|card|"
+    r"task|todo|section|list|panel|post|message|tile|label|text|word|column|heading|title)?\s*$")
+RELATIONS = {"to the left of": "left", "left of": "left", "to the right of": "right", "right of": "right",
+             "next to": "near", "beside": "near", "near": "near", "by": "near", "underneath": "below",
+             "under": "below", "below": "below", "beneath": "below", "above": "above", "over": "above",
+             "on top of": "above"}
+
+
+def parse_description(description: str, *, typed_text: str | None = None) -> Query:
+    """Split a description into quoted phrases, role words, position words and content words."""
+    desc = description.strip()
+    quoted: list[str] = []
+    context_quoted: list[tuple[str, str]] = []
+    typed = normalize(typed_text) if typed_text else ""
+    for m in QUOTE_RE.finditer(desc):
+        phrase = next(g for g in m.groups() if g is not None).strip()
+        if not phrase:
+            continue
+        if typed and normalize(phrase) == typed:
+            continue  # "Type 'Bananas' into ..." — the typed text names no element
+        before = desc[: m.start()].lower()
+        rel = RELATION_RE.search(before)
+        if rel and quoted_role_before(before) is not None:
+            context_quoted.append((phrase, RELATIONS.get(rel.group(1), "in")))
+        else:
+            quoted.append(phrase)
+    rest = QUOTE_RE.sub(" ", desc)
+    low = rest.lower()
+    for pattern, repl in ROLE_PHRASES:
+        low = re.sub(pattern, repl, low)
+    roles: list[str] = []
+    words: list[str] = []
+    positions: list[str] = []
+    landmarks: list[str] = []
+    ordinal: int | None = None
+    for raw in normalize(low).split():
+        if raw in ORDINALS:
+            ordinal = ORDINALS[raw] if ordinal is None else ordinal
+            continue
+        if raw in POSITIONS:
+            positions.append({"upper": "top", "lower": "bottom", "centre": "center", "middle": "center"}.get(raw, raw))
+            continue
+        if raw in LANDMARKS:
+            landmarks.append(LANDMARKS[raw])
+            continue
+        if raw in ROLE_WORDS:
+            role = ROLE_WORDS[raw]
+            if role not in roles:
+                roles.append(role)
+            continue
+        if raw in STOP or len(raw) < 2 or (raw.isdigit() and len(raw) > 6):
+            continue
+        words.append(stem(raw))
+    return Query(quoted=tuple(quoted), context_quoted=tuple(context_quoted), words=tuple(dict.fromkeys(words)),
+                 roles=tuple(roles), ordinal=ordinal, positions=tuple(dict.fromkeys(positions)),
+                 landmarks=tuple(dict.fromkeys(landmarks)))
+
+
+def quoted_role_before(before: str) -> str | None:
+    """The role word (if any) named before a relation ("the checkbox next to" -> checkbox)."""
+    low = before
+    for pattern, repl in ROLE_PHRASES:
+        low = re.sub(pattern, repl, low)
+    found = None
+    for raw in normalize(low).split():
+        if raw in ROLE_WORDS or raw in {"icon", "arrow", "x", "heart", "star", "remove", "delete", "edit", "bar",
+                                        "dot", "marker", "pin", "point", "cell", "card", "tile", "badge"}:
+            found = raw
+    return found
+
+
+# ---------------------------------------------------------------- scoring
+
+MIN_SCORE = 3.0  # below this nothing matches the description well enough to act on
+MARGIN = 1.0  # the best must beat the runner-up by this much unless the two are equivalent
+
+
+def _fields(e: Element) -> list[str]:
+    a = e.attributes
+    values = [e.name, e.text, a.get("aria-label", ""), a.get("placeholder", ""), a.get("title", ""),
+              a.get("alt", ""), a.get("value", ""), a.get("label", "")]
+    out = []
+    for v in values:
+        n = normalize(v)
+        if n and n not in out:
+            out.append(n)
+    return out
+
+
+# What a symbol-only label means: "Click the '+' button" finds aria-label="Increase" too.
+SYMBOLS = {
+    "+": {"plus", "increase", "increment", "add", "more"}, "＋": {"plus", "increase", "add"},
+    "-": {"minus", "decrease", "decrement", "less"}, "−": {"minus", "decrease", "decrement", "less"},
+    "–": {"minus", "decrease", "decrement"}, "×": {"close", "dismiss", "remove", "delete", "x"},
+    "✕": {"close", "dismiss", "remove", "delete", "x"}, "✖": {"close", "dismiss", "remove", "delete", "x"},
+    "x": {"close", "dismiss", "remove", "delete"}, "☰": {"menu", "navigation"}, "≡": {"menu"},
+    ">": {"next", "forward"}, "›": {"next", "forward"}, "»": {"next", "last"}, "→": {"next", "forward"},
+    "<": {"previous", "prev", "back"}, "‹": {"previous", "prev", "back"}, "«": {"previous", "first"},
+    "←": {"previous", "prev", "back"}, "♥": {"like", "favorite", "favourite", "love"},
+    "♡": {"like", "favorite", "favourite", "love"}, "❤": {"like", "favorite", "favourite", "love"},
+    "★": {"star", "rate", "favorite"}, "☆": {"star", "rate", "favorite"}, "⋮": {"more", "menu", "options"},
+    "…": {"more", "menu", "options"}, "...": {"more", "menu", "options"}, "?": {"help"}, "i": {"info"},
+}
+
+
+def symbol_score(phrase: str, raw_fields: Sequence[str]) -> float:
+    """Score a quoted symbol ('+', '×', '☰') against an element's raw labels."""
+    p = phrase.strip()
+    if not p:
+        return 0.0
+    if any(f.strip() == p for f in raw_fields):
+        return 10.0
+    meanings = SYMBOLS.get(p.lower(), set())
+    words = {w for f in raw_fields for w in normalize(f).split()}
+    return 8.0 if meanings & words else 0.0
+
+
+def _raw_fields(e: Element) -> list[str]:
+    a = e.attributes
+    return [v for v in (e.name, e.text, a.get("aria-label", ""), a.get("title", ""), a.get("value", ""),
+                        a.get("alt", "")) if v]
+
+
+def _phrase_score(phrase: str, fields: Sequence[str]) -> float:
+    """How well one quoted phrase names an element (0 = not at all, 10 = exactly)."""
+    q = normalize(phrase)
+    if not q:
+        return 0.0
+    best = 0.0
+    for f in fields:
+        if f == q:
+            return 10.0
+        bare = " ".join(t for t in f.split() if not t.isdigit())
+        if bare == q:  # "Cart 3", "Inbox 12": a badge count does not make the label different
+            best = max(best, 9.5)
+            continue
+        if re.search(rf"(^| ){re.escape(q)}($| )", f):
+            best = max(best, 6.0 + 3.0 * len(q) / len(f))
+        elif q in f:
+            best = max(best, 4.0 + 2.0 * len(q) / len(f))
+        elif len(f) >= 3 and re.search(rf"(^| ){re.escape(f)}($| )", q):
+            best = max(best, 5.0 * len(f) / len(q))
+        if len(f) <= 3 * len(q):
+            ratio = SequenceMatcher(None, q, f).ratio()
+            if ratio >= 0.8:
+                best = max(best, 9.0 * ratio)
+    return best
+
+
+def _word_tokens(e: Element) -> set[str]:
+    a = e.attributes
+    parts = [e.name, e.text[:300], a.get("aria-label", ""), a.get("placeholder", ""), a.get("title", ""),
+             a.get("alt", ""), a.get("id", ""), a.get("name", ""), a.get("class", ""), a.get("type", ""),
+             a.get("value", ""), a.get("href", "").rsplit("/", 1)[-1], a.get("src", "").rsplit("/", 1)[-1]]
+    out: set[str] = set()
+    for p in parts:
+        out.update(tokens(p.replace("-", " ").replace("_", " ")))
+    return out
+
+
+def _role_score(q: Query, e: Element, action_type: str) -> float:
+    kind = e.kind
+    score = 0.0
+    if action_type == "Type":
+        score += 2.0 if (e.editable or kind == "textbox") else -8.0
+    for role in q.roles:
+        if role == "icon":
+            short = len(normalize(e.text)) <= 3
+            score += 1.5 if short and kind in COMPATIBLE["icon"] else 0.0
+            continue
+        if role == "textbox":
+            score += 3.0 if (e.editable or kind in {"textbox", "combobox"}) else (-1.0 if action_type != "Click" else -2.0)
+            continue
+        if kind == role:
+            score += 3.0
+        elif kind in COMPATIBLE.get(role, set()):
+            score += 1.0
+        elif role not in SOFT_ROLES:
+            score -= 2.0
+    return score
+
+
+def _position_score(q: Query, e: Element, extent: tuple[float, float]) -> float:
+    if not q.positions or e.bbox is None:
+        return 0.0
+    x, y, w, h = e.bbox
+    cx = (x + w / 2) / max(extent[0], 1.0)
+    cy = (y + h / 2) / max(extent[1], 1.0)
+    score = 0.0
+    for p in q.positions:
+        if p == "top":
+            score += 1.5 * (1 - cy)
+        elif p == "bottom":
+            score += 1.5 * cy
+        elif p == "left":
+            score += 1.5 * (1 - cx)
+        elif p == "right":
+            score += 1.5 * cx
+        elif p == "center":
+            score += 1.5 * (1 - abs(cx - 0.5) * 2)
+    return score
+
+
+@dataclass(frozen=True)
+class Scored:
+    element: Element
+    score: float
+    why: str
+
+
+def score_element(q: Query, e: Element, action_type: str, extent: tuple[float, float],
+                  spatial_scores: Mapping[tuple[str, str], Mapping[int, float]] | None = None) -> Scored:
+    """Score one element. `why` lists the signals that contributed (kept for the record)."""
+    parts: list[str] = []
+    total = 0.0
+    fields = _fields(e)
+    for phrase in q.quoted:
+        if normalize(phrase) and phrase.strip().lower() not in SYMBOLS:
+            s = _phrase_score(phrase, fields)
+        else:
+            s = symbol_score(phrase, _raw_fields(e))
+        if s > 0:
+            parts.append(f"quote {s:.1f}")
+            total += s
+        else:
+            ctx = _phrase_score(phrase, [normalize(e.context)]) if e.context else 0.0
+            if ctx >= 4.0:
+                parts.append("quote-in-context 3.0")
+                total += 3.0
+            else:
+                total -= 3.0
+                parts.append("quote-missing -3")
+    for phrase, relation in q.context_quoted:
+        direct = _phrase_score(phrase, fields)
+        ctx = _phrase_score(phrase, [normalize(e.context)]) if e.context else 0.0
+        near = 7.0 * (ctx >= 4.0) + 0.1 * ctx
+        placed = spatial_scores.get((phrase, relation)) if spatial_scores else None
+        if placed:
+            # The text was found on the page: where the element sits decides, the row text only helps.
+            s = max(min(direct, 8.0), placed.get(e.index, 0.0)) + (0.5 if ctx >= 4.0 else 0.0)
+        else:
+            s = max(min(direct, 8.0), near)
+        if s > 0:
+            parts.append(f"{relation} {s:.1f}")
+            total += s
+        else:
+            total -= 3.0
+            parts.append(f"{relation}-missing -3")
+    if q.words:
+        have = _word_tokens(e)
+        ctx_tokens = set(tokens(e.context)) if e.context else set()
+        hits = sum(1 for w in q.words if w in have)
+        near = sum(1 for w in q.words if w not in have and w in ctx_tokens)
+        s = 4.0 * hits / len(q.words) + 1.0 * near / len(q.words)
+        if s:
+            parts.append(f"words {s:.1f}")
+            total += s
+    r = _role_score(q, e, action_type)
+    if r:
+        parts.append(f"role {r:+.1f}")
+        total += r
+    p = _position_score(q, e, extent)
+    if p:
+        parts.append(f"position {p:.1f}")
+        total += p
+    for lm in q.landmarks:
+        if e.landmark == lm:
+            total += 1.0
+            parts.append(f"in {lm} 1.0")
+    if not e.in_viewport:
+        total -= 0.25  # ties go to what the user can see
+    return Scored(e, round(total, 3), ", ".join(parts))
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """A short piece of visible text and its box (document coordinates): what "next to 'Milk'" or
+    "the bar above 'Dec'" points at when the neighbour is not itself interactive."""
+
+    text: str
+    bbox: tuple[float, float, float, float]
+
+
+AnchorSource = Sequence[Anchor] | Callable[[], Sequence[Anchor]] | None
+SPATIAL_RELATIONS = {"near", "above", "below", "left", "right"}
+
+
+def _gap(a: tuple[float, float, float, float], b: tuple[float, float, float, float], relation: str) -> float:
+    """Distance between two boxes; misalignment across the relation's axis counts double."""
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    dx = max(0.0, bx - (ax + aw), ax - (bx + bw))
+    dy = max(0.0, by - (ay + ah), ay - (by + bh))
+    if relation in ("above", "below"):
+        dx *= 2
+    elif relation in ("left", "right"):
+        dy *= 2
+    return (dx * dx + dy * dy) ** 0.5
+
+
+def _direction_ok(e: tuple[float, float, float, float], a: tuple[float, float, float, float], relation: str) -> bool:
+    ex, ey = e[0] + e[2] / 2, e[1] + e[3] / 2
+    ax, ay = a[0] + a[2] / 2, a[1] + a[3] / 2
+    return {"above": ey < ay, "below": ey > ay, "left": ex < ax, "right": ex > ax}.get(relation, True)
+
+
+def spatial_scores(phrase: str, relation: str, elements: Sequence[Element], anchors: Sequence[Anchor],
+                   ) -> dict[int, float]:
+    """Score (0-7) how well each element sits `relation` of visible text `phrase`; the nearest gets 7."""
+    q = normalize(phrase)
+    spots = [a.bbox for a in anchors if normalize(a.text) == q]
+    if not spots:
+        spots = [a.bbox for a in anchors if _phrase_score(phrase, [normalize(a.text)]) >= 8.5]
+    if not spots:
+        return {}
+    dist: dict[int, float] = {}
+    for e in elements:
+        if e.bbox is None:
+            continue
+        ds = [_gap(e.bbox, a, relation) for a in spots if _direction_ok(e.bbox, a, relation)
+              and not _contains(e.bbox, a)]
+        if ds:
+            dist[e.index] = min(ds)
+    if not dist:
+        return {}
+    best = min(dist.values())
+    return {i: round(7.0 * (best + 20.0) / (d + 20.0), 3) for i, d in dist.items()}
+
+
+def _contains(outer: tuple[float, float, float, float], inner: tuple[float, float, float, float]) -> bool:
+    """A box around the anchor (a whole card) is not "next to" it."""
+    ox, oy, ow, oh = outer
+    ix, iy, iw, ih = inner
+    return ox <= ix and oy <= iy and ox + ow >= ix + iw and oy + oh >= iy + ih and ow * oh > 4 * iw * ih
+
+
+def reading_order(e: Element) -> tuple[float, float, int]:
+    if e.bbox is None:
+        return (float("inf"), float("inf"), e.index)
+    x, y, _w, h = e.bbox
+    return (round((y + h / 2) / 12.0), x, e.index)
+
+
+def _equivalent(a: Element, b: Element) -> bool:
+    """Two elements a user could not tell apart by the description (same role and label). Elements
+    without any label are never twins: nothing says they are the same thing."""
+    la, lb = normalize(a.label()), normalize(b.label())
+    return bool(la) and a.kind == b.kind and la == lb
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A locator's answer: the element to act on, or None with the reason."""
+
+    element: Element | None
+    method: str
+    reason: str = ""
+    score: float | None = None
+    candidates: int = 0
+    runner_up: float | None = None
+    alternatives: tuple[str, ...] = ()
+
+    def info(self) -> LocatorInfo:
+        extra = {"reason": self.reason} if self.reason else {}
+        if self.runner_up is not None:
+            extra["runner_up"] = self.runner_up
+        if self.alternatives:
+            extra["alternatives"] = list(self.alternatives)
+        if self.element is not None:
+            extra["perception"] = self.element.source
+        return LocatorInfo(method=self.method, index=None if self.element is None else self.element.index,
+                           score=self.score, element="" if self.element is None else self.element.summary(),
+                           candidates=self.candidates, **extra)
+
+
+def rank(action_type: str, description: str, elements: Sequence[Element], *,
+         typed_text: str | None = None, anchors: AnchorSource = None) -> tuple[Query, list[Scored]]:
+    q = parse_description(description, typed_text=typed_text)
+    extent = (max((e.bbox[0] + e.bbox[2] for e in elements if e.bbox), default=1.0),
+              max((e.bbox[1] + e.bbox[3] for e in elements if e.bbox), default=1.0))
+    spatial: dict[tuple[str, str], dict[int, float]] = {}
+    wanted = [(p, r) for p, r in q.context_quoted if r in SPATIAL_RELATIONS]
+    if wanted and anchors is not None:
+        found = list(anchors() if callable(anchors) else anchors)
+        for phrase, relation in wanted:
+            spatial[(phrase, relation)] = spatial_scores(phrase, relation, elements, found)
+    scored = [score_element(q, e, action_type, extent, spatial) for e in elements]
+    scored.sort(key=lambda s: (-s.score, not s.element.in_viewport, reading_order(s.element)))
+    return q, scored
+
+
+def choose(action_type: str, description: str, elements: Sequence[Element], *,
+           typed_text: str | None = None, min_score: float = MIN_SCORE, margin: float = MARGIN,
+           anchors: AnchorSource = None) -> Choice:
+    """Pick the element a description names, or None when no match is clear (deterministic)."""
+    if not elements:
+        return Choice(None, "offline", reason="the page has no interactive elements", candidates=0)
+    q, scored = rank(action_type, description, elements, typed_text=typed_text, anchors=anchors)
+    best = scored[0]
+    alts = tuple(f"{s.element.summary(40)} {s.score:.1f}" for s in scored[:3])
+    if best.score < min_score:
+        return Choice(None, "offline", reason=f"no element matches the description well enough "
+                                              f"(best score {best.score:.1f} < {min_score})",
+                      score=best.score, candidates=len(elements), alternatives=alts)
+    if q.ordinal is not None:
+        group = [s for s in scored if s.score >= best.score - margin]
+        group.sort(key=lambda s: reading_order(s.element))
+        pick = q.ordinal - 1 if q.ordinal > 0 else len(group) + q.ordinal
+        if not 0 <= pick < len(group):
+            return Choice(None, "offline", reason=f"description asks for item {q.ordinal} of {len(group)} matches",
+                          score=best.score, candidates=len(elements), alternatives=alts)
+        chosen = group[pick]
+        return Choice(chosen.element, "offline", reason=f"{'last' if q.ordinal < 0 else q.ordinal} of "
+                                                        f"{len(group)} matches; {chosen.why}",
+                      score=chosen.score, candidates=len(elements),
+                      runner_up=None, alternatives=alts)
+    rivals = [s for s in scored[1:] if s.score > best.score - margin]
+    distinct = [s for s in rivals if not _equivalent(s.element, best.element)]
+    if distinct:
+        return Choice(None, "offline", reason=f"ambiguous: {len(distinct) + 1} elements match about equally well",
+                      score=best.score, candidates=len(elements),
+                      runner_up=distinct[0].score, alternatives=alts)
+    runner = scored[1].score if len(scored) > 1 else None
+    note = f"; {len(rivals)} identical twin(s), took the first in reading order" if rivals else ""
+    return Choice(best.element, "offline", reason=best.why + note, score=best.score, candidates=len(elements),
+                  runner_up=runner, alternatives=alts)
+
+
+# ---------------------------------------------------------------- keys, text, scroll
+
+KEY_ALIASES = {
+    "enter": "Enter", "return": "Enter", "esc": "Escape", "escape": "Escape", "tab": "Tab", "space": "Space",
+    "spacebar": "Space", "backspace": "Backspace", "delete": "Delete", "del": "Delete", "home": "Home",
+    "end": "End", "pageup": "PageUp", "page up": "PageUp", "pagedown": "PageDown", "page down": "PageDown",
+    "up": "ArrowUp", "down": "ArrowDown", "left": "ArrowLeft", "right": "ArrowRight",
+    "arrowup": "ArrowUp", "arrowdown": "ArrowDown", "arrowleft": "ArrowLeft", "arrowright": "ArrowRight",
+    "up arrow": "ArrowUp", "down arrow": "ArrowDown", "left arrow": "ArrowLeft", "right arrow": "ArrowRight",
+    "arrow up": "ArrowUp", "arrow down": "ArrowDown", "arrow left": "ArrowLeft", "arrow right": "ArrowRight",
+    "insert": "Insert",
+}
+MODIFIERS = {"ctrl": "Control", "control": "Control", "cmd": "Meta", "command": "Meta", "meta": "Meta",
+             "win": "Meta", "alt": "Alt", "option": "Alt", "shift": "Shift"}
+
+
+def normalize_key(key: str) -> str | None:
+    """'ctrl+a' -> 'Control+a', 'Return' -> 'Enter', 'down arrow' -> 'ArrowDown'; None if unknown."""
+    raw = " ".join(str(key).strip().split())
+    if not raw:
+        return None
+    parts = [p.strip() for p in re.split(r"\s*\+\s*", raw) if p.strip()] if len(raw) > 1 else [raw]
+    out = []
+    for i, part in enumerate(parts):
+        low = part.lower()
+        if i < len(parts) - 1:
+            mod = MODIFIERS.get(low)
+            if mod is None:
+                return None
+            out.append(mod)
+            continue
+        if low in MODIFIERS:
+            out.append(MODIFIERS[low])
+        elif low in KEY_ALIASES:
+            out.append(KEY_ALIASES[low])
+        elif re.fullmatch(r"f([1-9]|1[0-2])", low):
+            out.append(low.upper())
+        elif len(part) == 1:
+            out.append(part.lower() if len(parts) > 1 else part)  # Control+A means Control+a
+        else:
+            return None
+    return "+".join(out)
+
+
+KEY_IN_TEXT = re.compile(
+    r"\b((?:(?:ctrl|control|cmd|command|alt|shift|meta)\s*\+\s*)*"
+    r"(?:enter|return|escape|esc|tab|space(?:bar)?|backspace|delete|home|end|page ?up|page ?down|insert|"
+    r"(?:up|down|left|right) arrow|arrow ?(?:up|down|left|right)|f(?:1[0-2]|[1-9])|[a-z0-9]))\b"
+    r"(?:\s+key)?", re.IGNORECASE)
+
+
+def key_from_description(description: str) -> str | None:
+    """The key a Press description names: 'Press Enter to submit' -> 'Enter'."""
+    for m in QUOTE_RE.finditer(description):
+        phrase = next(g for g in m.groups() if g is not None)
+        key = normalize_key(phrase)
+        if key:
+            return key
+    m = re.search(r"\b(?:press(?:es|ing)?|hit(?:s|ting)?|tap|push)\s+(?:the\s+)?(.+)", description, re.IGNORECASE)
+    scope = m.group(1) if m else description
+    for km in KEY_IN_TEXT.finditer(scope):
+        candidate = km.group(1)
+        if len(candidate) == 1 and not (m and scope.lower().startswith(candidate.lower())):
+            continue  # a lone letter counts only right after "press"
+        key = normalize_key(candidate)
+        if key:
+            return key
+    return None
+
+
+def text_from_description(description: str) -> str | None:
+    """The text a Type description quotes: "Type 'laptop' into the search box" -> 'laptop'."""
+    m = QUOTE_RE.search(description)
+    return next(g for g in m.groups() if g is not None) if m else None
+
+
+# ---------------------------------------------------------------- the protocol
+
+
+@runtime_checkable
+class Locator(Protocol):
+    """Picks the element an action names. `name` is recorded as the locator method.
+
+    `listing` is the element list as browser-use renders it for a model; `anchors` the page's short
+    visible texts with their boxes (or a function giving them), for "the button next to 'X'".
+    """
+
+    name: str
+
+    async def locate(self, action: Action, elements: Sequence[Element], page_screenshot: bytes | None, *,
+                     listing: str | None = None, anchors: AnchorSource = None) -> Choice: ...
+
+
+class OfflineLocator:
+    """The deterministic locator: no model, no key, same answer every run."""
+
+    name = "offline"
+
+    def __init__(self, *, min_score: float = MIN_SCORE, margin: float = MARGIN):
+        self.min_score = min_score
+        self.margin = margin
+
+    async def locate(self, action: Action, elements: Sequence[Element], page_screenshot: bytes | None = None, *,
+                     listing: str | None = None, anchors: AnchorSource = None) -> Choice:
+        return self.choose(action, elements, anchors=anchors)
+
+    def choose(self, action: Action, elements: Sequence[Element], *, anchors: AnchorSource = None) -> Choice:
+        typed = action.text if action.type == "Type" else None
+        if action.type == "Type" and typed is None:
+            typed = text_from_description(action.description)
+        pool = list(elements)
+        if action.type == "Type":
+            pool = [e for e in elements if e.editable or e.kind == "textbox"]
+            if not pool:
+                return Choice(None, self.name, reason="the page has no editable field", candidates=len(elements))
+        choice = choose(action.type, action.description, pool, typed_text=typed, min_score=self.min_score,
+                        margin=self.margin, anchors=anchors)
+        choice = replace(choice, candidates=len(elements))
+        return choice

@@ -1,0 +1,1 @@
+self.addEventListener("fetch", e => e.respondWith(fetch("__OUTSIDE__/sw-fetch")));

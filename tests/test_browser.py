@@ -1,0 +1,218 @@
+"""The sandbox around a candidate page: loopback server, Chromium launch, contexts, guards, timeouts."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+from iwrbench.browser import Browser, LoopbackServer, PageHung, _is_browser_service
+from iwrbench.perception import BrowserUseView
+from tests.fixtures_replay import PAGES, run, write_page
+
+browser = pytest.mark.browser
+
+
+# ---------------------------------------------------------------- loopback server (no browser)
+
+
+def _get(port: int, path: str, method: str = "GET") -> tuple[int, bytes, str]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    conn.putrequest(method, path, skip_host=False, skip_accept_encoding=True)
+    conn.endheaders()
+    resp = conn.getresponse()
+    body = resp.read()
+    conn.close()
+    return resp.status, body, resp.getheader("Content-Type") or ""
+
+
+def test_server_serves_only_its_folder(tmp_path: Path):
+    site = write_page(tmp_path / "site", "<p>hello</p>", {"assets/001.png": b"\x89PNG fake", "app.js": "x=1",
+                                                           "eval/offline/eval.json": "{}",
+                                                           "generation.json": "{}"})
+    (tmp_path / "secret.txt").write_text("TOPSECRET")
+    (site / "link.txt").symlink_to(tmp_path / "secret.txt")
+    server = LoopbackServer(site, hidden=("eval", "generation.json"))
+    server.start()
+    try:
+        port = server.port
+        assert _get(port, "/")[:2] == (200, b"<p>hello</p>")
+        status, body, ctype = _get(port, "/assets/001.png")
+        assert status == 200 and ctype == "image/png"
+        assert _get(port, "/app.js")[2].startswith("text/javascript")
+        for path in ("/../secret.txt", "/%2e%2e/secret.txt", "/assets/../../secret.txt", "/..%2fsecret.txt",
+                     "/link.txt", "/%2e%2e%5csecret.txt", "/eval/offline/eval.json", "/generation.json",
+                     "/nothing.css"):
+            status, body, _ = _get(port, path)
+            assert status in (403, 404), path
+            assert b"TOPSECRET" not in body, path
+        assert _get(port, "/", method="POST")[0] == 405
+        assert _get(port, "/", method="HEAD")[:2] == (200, b"")
+        assert "/nothing.css" in server.missing
+        assert server.denied  # the traversal attempts were noted
+        assert not server.page_missing
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("html", [None, ""])
+def test_missing_or_empty_page_is_served_blank(tmp_path: Path, html: str | None):
+    server = LoopbackServer(write_page(tmp_path / "site", html))
+    server.start()
+    try:
+        status, body, ctype = _get(server.port, "/")
+        assert status == 200 and b"<body></body>" in body and ctype.startswith("text/html")
+        assert server.page_missing
+    finally:
+        server.stop()
+
+
+def test_browser_service_traffic_is_told_apart():
+    assert _is_browser_service("CONNECT content-autofill.googleapis.com:443 HTTP/1.1")
+    assert _is_browser_service("GET http://clients2.google.com/x HTTP/1.1")
+    assert not _is_browser_service("CONNECT 127.0.0.1:4000 HTTP/1.1")
+    assert not _is_browser_service("GET http://evil.example/ HTTP/1.1")
+    assert not _is_browser_service("")
+
+
+# ---------------------------------------------------------------- Chromium
+
+
+@browser
+def test_launch_uses_a_scratch_folder_and_cleans_it(tmp_path: Path):
+    async def go() -> Path:
+        before = set(os.listdir(Path.home())) if Path.home().is_dir() else set()
+        async with Browser.launch(name="scratch-test") as b:
+            scratch = b.scratch
+            assert b.is_alive()
+            assert (scratch / "profile" / "DevToolsActivePort").is_file()
+            assert (scratch / "home" / ".config").is_dir()
+            # browser-use attaches here: the CDP endpoint answers on loopback only
+            version = json.loads(urllib.request.urlopen(b.cdp_url + "/json/version", timeout=5).read())
+            assert version["webSocketDebuggerUrl"].startswith("ws://127.0.0.1:")
+        assert not b.is_alive()
+        after = set(os.listdir(Path.home())) if Path.home().is_dir() else set()
+        assert after <= before | {".cache", ".config"}  # nothing new of ours in the real home
+        return scratch
+
+    scratch = run(go())
+    assert not scratch.exists()
+
+
+@browser
+def test_contexts_get_the_task_resolution_and_their_own_origin(tmp_path: Path):
+    page = write_page(tmp_path / "p", "<p>x</p><script>localStorage.n=(+localStorage.n||0)+1</script>")
+
+    async def go():
+        async with Browser.launch(name="ctx-test") as b:
+            a = await b.open_sandbox(page, 1280, 720)
+            c = await b.open_sandbox(page, 800, 600)
+            try:
+                await a.load()
+                await c.load()
+                assert await a.evaluate("[innerWidth, innerHeight]") == [1280, 720]
+                assert await c.evaluate("[innerWidth, innerHeight]") == [800, 600]
+                assert a.origin != c.origin
+                assert await a.evaluate("localStorage.n") == "1" == await c.evaluate("localStorage.n")
+                png = await a.screenshot(tmp_path / "a.png")
+                assert png[:8] == b"\x89PNG\r\n\x1a\n" and (tmp_path / "a.png").read_bytes() == png
+            finally:
+                await a.close()
+                await c.close()
+
+    run(go())
+
+
+@browser
+def test_dialogs_popups_and_outside_requests(tmp_path: Path, outside_server):
+    html = f"""<p id=o>start</p><script>
+      alert('hi'); const c = confirm('sure?'); const p = prompt('name?');
+      document.getElementById('o').textContent = 'confirm=' + c + ' prompt=' + p;
+      window.open('/other.html'); window.open('{outside_server.origin}/popup');
+      fetch('{outside_server.origin}/x').catch(() => 0);
+      new Image().src = '{outside_server.origin}/img.png';
+    </script>"""
+    page = write_page(tmp_path / "p", html, {"other.html": "<p>other</p>"})
+
+    async def go():
+        async with Browser.launch(name="guard-test") as b:
+            sb = await b.open_sandbox(page, 1024, 768)
+            try:
+                await sb.load()
+                assert await sb.evaluate("document.getElementById('o').textContent") == "confirm=false prompt=null"
+                for _ in range(50):  # pop-ups are closed asynchronously
+                    if len(sb.context.pages) == 1:
+                        break
+                    await sb.page.wait_for_timeout(20)
+                assert len(sb.context.pages) == 1
+            finally:
+                await sb.close()
+            info = sb.info()
+            assert [d["type"] for d in info["dialogs"]] == ["alert", "confirm", "prompt"]
+            assert info["popups"] == 2
+            assert info["blocked_requests"] >= 3  # fetch, image, the pop-up's navigation
+            assert any("/x" in u for u in info["blocked_samples"])
+
+    run(go())
+    assert outside_server.hits == [] and outside_server.connections == 0
+
+
+@browser
+def test_a_hung_page_costs_its_own_sandbox_only(tmp_path: Path):
+    hung = write_page(tmp_path / "hung", "<button onclick='while(true){}'>Freeze</button>")
+    fine = write_page(tmp_path / "fine", PAGES["tabs"])
+
+    async def go():
+        async with Browser.launch(name="hang-test") as b:
+            sb = await b.open_sandbox(hung, 800, 600, step_timeout=2)
+            other = await b.open_sandbox(fine, 800, 600, step_timeout=2)
+            try:
+                await sb.load()
+                await other.load()
+                with pytest.raises(PlaywrightTimeout):  # the click never returns: the page froze
+                    await sb.page.click("button", timeout=1000)
+                t = time.monotonic()
+                with pytest.raises(PageHung):
+                    await sb.evaluate("1 + 1", timeout=1)
+                assert time.monotonic() - t < 5
+                assert sb.log.hung
+                assert await other.evaluate("document.title") == "Tabs"
+            finally:
+                t = time.monotonic()
+                await sb.close()
+                assert time.monotonic() - t < 5
+            assert await other.evaluate("1 + 1") == 2
+            await other.close()
+            assert b.is_alive()
+
+    run(go())
+
+
+@browser
+def test_browser_use_keeps_the_viewport_and_lets_go(tmp_path: Path):
+    page = write_page(tmp_path / "p", PAGES["tabs"])
+
+    async def go():
+        async with Browser.launch(name="bu-test") as b:
+            sb = await b.open_sandbox(page, 1280, 720)
+            try:
+                await sb.load()
+                view = BrowserUseView(sb)
+                assert await view.attach(timeout=20), view.error
+                elements, refs, listing, _anchors = await view.elements((0, 0, 1280, 720), timeout=20)
+                assert any(e.text == "Specs" for e in elements) and "Specs" in listing
+                assert all(refs[e.index].backend_node_id for e in elements)
+                await view.close()
+                assert view.session is None
+                # browser-use must not leave its own viewport emulation behind
+                assert await sb.evaluate("[innerWidth, innerHeight]") == [1280, 720]
+            finally:
+                await sb.close()
+
+    run(go())

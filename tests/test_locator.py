@@ -1,0 +1,211 @@
+"""The offline locator: description parsing and element scoring, without a browser."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from iwrbench.dataset import Action
+from iwrbench.locator import (
+    Anchor,
+    Element,
+    OfflineLocator,
+    choose,
+    key_from_description,
+    normalize_key,
+    parse_description,
+    text_from_description,
+)
+from tests.fixtures_replay import run
+
+
+def el(index: int, tag: str, text: str = "", *, role: str = "", name: str = "", y: float = 0.0, x: float = 0.0,
+       w: float = 80.0, h: float = 24.0, context: str = "", landmark: str = "", in_viewport: bool = True,
+       editable: bool = False, **attrs: str) -> Element:
+    return Element(index=index, tag=tag, role=role, name=name or text, text=text,
+                   attributes={k.replace("_", "-"): v for k, v in attrs.items()}, bbox=(x, y, w, h),
+                   in_viewport=in_viewport, editable=editable, context=context, landmark=landmark)
+
+
+def action(kind: str, description: str, **params: object) -> Action:
+    return Action(index=1, type=kind, description=description, logical_assertion="", visual_evaluation_flag=False,
+                  parameters={"description": description, **params})
+
+
+# ---------------------------------------------------------------- parsing
+
+
+def test_parse_quotes_roles_and_typed_text():
+    q = parse_description("Type 'Bananas' into the 'What needs to be done?' field", typed_text="Bananas")
+    assert q.quoted == ("What needs to be done?",)
+    assert q.roles == ("textbox",)
+
+
+def test_apostrophes_are_not_quotes():
+    q = parse_description("Click the 'Men's shoes' link in the navbar")
+    assert q.quoted == ("Men's shoes",)
+    assert q.roles == ("link",) and q.landmarks == ("nav",)
+    assert parse_description("Click the user's avatar").quoted == ()
+
+
+def test_relations_name_neighbours_not_targets():
+    q = parse_description("Click the '+' button next to 'Qty 2' for 'Trail Runner'")
+    assert q.quoted == ("+",)
+    assert q.context_quoted == (("Qty 2", "near"), ("Trail Runner", "in"))
+    q = parse_description("Click the blue revenue bar above 'Dec' in the chart")
+    assert q.context_quoted == (("Dec", "above"),)
+    # "on" before a quote without a role word is a plain target, not a relation
+    assert parse_description("Click on 'Settings'").quoted == ("Settings",)
+
+
+def test_ordinals_positions_landmarks():
+    q = parse_description('Click the second "Add to cart" button')
+    assert q.ordinal == 2 and q.quoted == ("Add to cart",)
+    q = parse_description("Click the hamburger menu icon in the top left corner of the header")
+    assert set(q.positions) >= {"top", "left"} and "header" in q.landmarks and "icon" in q.roles
+    assert parse_description("Click the last image").ordinal == -1
+
+
+@pytest.mark.parametrize("desc,key", [
+    ("Press Enter", "Enter"), ("Press the Escape key to close the dialog", "Escape"), ("Hit the down arrow", "ArrowDown"),
+    ("Press Ctrl+A to select everything", "Control+a"), ("Press 'Tab'", "Tab"), ("Press Shift + Tab", "Shift+Tab"),
+    ("Press the a key", "a"), ("Press Return to search", "Enter"), ("Submit the form", None),
+])
+def test_key_from_description(desc, key):
+    assert key_from_description(desc) == key
+
+
+def test_normalize_key():
+    assert normalize_key("enter") == "Enter"
+    assert normalize_key("ESC") == "Escape"
+    assert normalize_key("cmd+k") == "Meta+k"
+    assert normalize_key("ArrowLeft") == "ArrowLeft"
+    assert normalize_key("F5") == "F5"
+    assert normalize_key("hyper+q") is None
+    assert text_from_description("Type 'laptop' in the search box") == "laptop"
+
+
+# ---------------------------------------------------------------- choosing
+
+
+TABS = [
+    el(1, "a", "Home", role="link", href="#home", y=10),
+    el(2, "button", "Overview", role="tab", y=60, x=0),
+    el(3, "button", "Specs", role="tab", y=60, x=100),
+    el(4, "a", "Specs & reviews", role="link", y=300),
+    el(5, "div", "Overview Specs Reviews and more text around", role="generic", y=50, w=900, h=80),
+]
+
+
+def test_exact_tab_beats_link_and_container():
+    c = choose("Click", "Click the 'Specs' tab", TABS)
+    assert c.element is not None and c.element.index == 3
+    assert c.score is not None and c.runner_up is not None and c.score - c.runner_up >= 1
+
+
+def test_role_word_decides_between_same_text():
+    items = [el(1, "button", "Help", y=10), el(2, "a", "Help", role="link", href="/help", y=500)]
+    assert choose("Click", "Click the 'Help' link", items).element.index == 2
+    assert choose("Click", "Click the 'Help' button", items).element.index == 1
+
+
+def test_ambiguous_is_refused_with_reason():
+    items = [el(1, "button", "Save draft", y=10), el(2, "button", "Save copy", y=50)]
+    c = choose("Click", "Click the save button", items)
+    assert c.element is None and "ambiguous" in c.reason
+
+
+def test_identical_twins_take_the_first_visible():
+    items = [el(1, "button", "Buy", y=900, in_viewport=False), el(2, "button", "Buy", y=300),
+             el(3, "button", "Buy", y=100)]
+    c = choose("Click", "Click the 'Buy' button", items)
+    assert c.element.index == 3 and "twin" in c.reason
+
+
+def test_ordinal_picks_in_reading_order():
+    items = [el(i, "button", "Add to cart", y=100 + 300 * (i // 3), x=300 * (i % 3)) for i in range(6)]
+    random.Random(1).shuffle(items)
+    assert choose("Click", "Click the second 'Add to cart' button", items).element.index == 1
+    assert choose("Click", "Click the last 'Add to cart' button", items).element.index == 5
+    c = choose("Click", "Click the ninth 'Add to cart' button", items)
+    assert c.element is None
+
+
+def test_badge_counts_do_not_hide_the_label():
+    items = [el(1, "button", "Cart 3 $274.00", y=10, landmark="header")] + \
+            [el(10 + i, "button", "Add to cart", y=300 + 40 * i) for i in range(8)]
+    assert choose("Click", "Click the 'Cart' button in the header", items).element.index == 1
+
+
+def test_symbol_matches_aria_label_meaning_and_neighbour_context():
+    lines = []
+    for n, (name, qty) in enumerate([("Trail Runner", 2), ("Summit Backpack", 1)]):
+        ctx = f"{name} Qty {qty} Remove"
+        y = 100 + 80 * n
+        lines += [el(10 * n + 1, "button", "−", name="Decrease", y=y, x=0, w=26, context=ctx),
+                  el(10 * n + 2, "button", "+", name="Increase", y=y, x=80, w=26, context=ctx),
+                  el(10 * n + 3, "button", "Remove", y=y, x=200, context=ctx)]
+    c = choose("Click", "Click the '+' button next to 'Qty 2' for 'Trail Runner'", lines)
+    assert c.element is not None and c.element.index == 2
+    c = choose("Click", "Click the '+' button for 'Summit Backpack'", lines)
+    assert c.element is not None and c.element.index == 12
+
+
+def test_checkbox_next_to_text_uses_the_row_context():
+    rows = [el(i, "input", "", role="checkbox", type="checkbox", y=100 + 40 * i, w=16,
+               context=label) for i, label in enumerate(["Oat milk", "Sourdough bread", "Free-range eggs"])]
+    assert choose("Click", "Click the checkbox next to 'Sourdough bread'", rows).element.index == 1
+
+
+def test_spatial_relation_uses_text_anchors():
+    bars = [el(i, "rect", "", role="graphics-symbol", x=50 * i, y=300 - 20 * i, w=30, h=100 + 20 * i,
+               context="Jan Feb Mar Apr") for i in range(4)]
+    anchors = [Anchor(m, (50 * i + 5, 420, 20, 14)) for i, m in enumerate(["Jan", "Feb", "Mar", "Apr"])]
+    c = choose("Click", "Click the bar above 'Mar' in the chart", bars, anchors=anchors)
+    assert c.element is not None and c.element.index == 2
+    # without anchors the row text cannot tell the bars apart: refused, not guessed
+    assert choose("Click", "Click the bar above 'Mar' in the chart", bars).element is None
+
+
+def test_type_targets_editables_by_placeholder_or_label():
+    items = [el(1, "input", "", name="New todo", editable=True, placeholder="What needs to be done?", y=50),
+             el(2, "input", "", name="Search", editable=True, placeholder="Search", y=10),
+             el(3, "button", "What needs to be done?", y=90)]
+    loc = OfflineLocator()
+    c = run(loc.locate(action("Type", "Type 'Bananas' into the 'What needs to be done?' field", text="Bananas"),
+                       items, None))
+    assert c.element.index == 1
+    c = run(loc.locate(action("Type", "Type 'x' in the search box", text="x"), items, None))
+    assert c.element.index == 2
+    c = run(loc.locate(action("Type", "Type 'x'", text="x"), [items[2]], None))
+    assert c.element is None and "editable" in c.reason
+
+
+def test_position_words():
+    items = [el(1, "button", "", name="Open menu", x=10, y=10, w=30), el(2, "button", "", name="Open cart", x=1200, y=10,
+             w=30), el(3, "button", "", name="Open chat", x=1200, y=650, w=30)]
+    c = choose("Click", "Click the icon in the top right corner", items)
+    assert c.element is not None and c.element.index == 2
+
+
+def test_nothing_matches():
+    assert choose("Click", "Click the 'Checkout' button", [el(1, "button", "Home")]).element is None
+    c = choose("Click", "Click anything", [])
+    assert c.element is None and "no interactive elements" in c.reason
+
+
+def test_deterministic_under_input_order():
+    items = TABS + [el(9, "button", "Specs", role="tab", y=800, in_viewport=False)]
+    picks = set()
+    for seed in range(5):
+        shuffled = list(items)
+        random.Random(seed).shuffle(shuffled)
+        picks.add(choose("Click", "Click the 'Specs' tab", shuffled).element.index)
+    assert picks == {3}
+
+
+def test_choice_info_is_a_locator_record():
+    info = choose("Click", "Click the 'Specs' tab", TABS).info()
+    assert info.method == "offline" and info.index == 3 and "Specs" in info.element
+    assert info.candidates == len(TABS)
