@@ -193,7 +193,12 @@ def parse_index(text: str) -> tuple[int | None, bool, str]:
     m = re.search(r"index\D{0,5}(\d+)", text, re.IGNORECASE)
     if m:
         return int(m.group(1)), False, ""
-    return None, False, "the answer named no element index"
+    return None, False, NO_INDEX
+
+
+NO_INDEX = "the answer named no element index"
+LOCATE_REMINDER = ("Your previous answer could not be read. Answer with exactly one JSON object and nothing "
+                   'else: {"index": <number>} or {"index": null, "reason": "<short>"}')
 
 
 class LLMLocator:
@@ -202,10 +207,11 @@ class LLMLocator:
 
     name = "llm"
 
-    def __init__(self, model: Model, *, timeout: float = 120.0, max_tokens: int = 300):
+    def __init__(self, model: Model, *, timeout: float = 120.0, max_tokens: int = 300, max_attempts: int = 3):
         self.model = model
         self.timeout = timeout
         self.max_tokens = max_tokens
+        self.max_attempts = max(1, max_attempts)
 
     async def locate(self, action: Action, elements: Sequence[Element], page_screenshot: bytes | None = None,
                      *, listing: str | None = None, anchors: AnchorSource = None) -> Choice:
@@ -233,17 +239,34 @@ class LLMLocator:
         return Choice(by_index[idx], self.name, reason=f"model's choice{extra}", candidates=len(elements))
 
     async def _ask(self, prompt: str, shot: bytes | None, tokens: list[int]) -> tuple[int | None, bool, str]:
-        parts: tuple = (TextPart(prompt),) if shot is None else (TextPart(prompt), ImagePart(shot, "image/png",
+        """The model's answer. An answer that cannot be read (prose, a refusal, a reply cut off) is the
+        locator model's failure, not the page's: it is asked again with a reminder (and dropped from the
+        response cache, so a rerun asks afresh), and after `max_attempts` the replay stops with an
+        InfrastructureError: the task is an error to retry, never a step the page failed."""
+        name = getattr(self.model, "name", "?")
+        last = ""
+        for attempt in range(1, self.max_attempts + 1):
+            text = prompt if attempt == 1 else f"{prompt}\n{LOCATE_REMINDER} (attempt {attempt})"
+            parts: tuple = (TextPart(text),) if shot is None else (TextPart(text), ImagePart(shot, "image/png",
                                                                                               "viewport"))
-        request = ModelRequest(parts=parts, system=LOCATE_SYSTEM, max_tokens=self.max_tokens, temperature=0.0,
-                               timeout=self.timeout, purpose="locate")
-        try:
-            response = await self.model.complete(request)
-        except ModelError as exc:
-            raise InfrastructureError(f"locator model {getattr(self.model, 'name', '?')} failed: {exc}") from exc
-        tokens[0] += response.input_tokens or 0
-        tokens[1] += response.output_tokens or 0
-        return parse_index(response.text)
+            request = ModelRequest(parts=parts, system=LOCATE_SYSTEM, max_tokens=self.max_tokens, temperature=0.0,
+                                   timeout=self.timeout, purpose="locate")
+            try:
+                response = await self.model.complete(request)
+            except ModelError as exc:
+                raise InfrastructureError(f"locator model {name} failed: {exc}") from exc
+            tokens[0] += response.input_tokens or 0
+            tokens[1] += response.output_tokens or 0
+            idx, wants, reason = parse_index(response.text)
+            if idx is not None or wants or reason != NO_INDEX:
+                return idx, wants, reason
+            forget = getattr(self.model, "forget", None)
+            if forget is not None:
+                forget(response)
+            last = " ".join((response.text or "").split())[:120] or f"(empty, stop reason {response.stop_reason})"
+            log.info("locator: unreadable answer (attempt %d of %d): %s", attempt, self.max_attempts, last)
+        raise InfrastructureError(f"locator model {name} gave no readable answer in {self.max_attempts} attempts; "
+                                  f"last: {last!r}")
 
 
 # ---------------------------------------------------------------- one task's replay

@@ -27,7 +27,7 @@ _factory_installed = False
 def register(secret: str | None) -> None:
     """Remember a secret so it is redacted wherever it shows up."""
     value = (secret or "").strip()
-    if False:
+    if len(value) >= MIN_LENGTH:
         with _lock:
             _secrets.add(value)
 

@@ -386,7 +386,9 @@ def test_chromium_dying_mid_task_is_an_infrastructure_error(tmp_path: Path):
     async def go():
         async with Browser.launch(name="crash-test") as b:
             async def kill_after_first_step():
-                while not (out / "step_1.png").is_file():
+                # step_2.png exists only after step 1's record is complete: killing on step_1.png
+                # raced with the recording of step 1 itself.
+                while not (out / "step_2.png").is_file():
                     await asyncio.sleep(0.02)
                 os.kill(_chromium_pid(b.scratch), signal.SIGKILL)
 

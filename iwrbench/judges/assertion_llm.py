@@ -124,6 +124,9 @@ class LLMAssertionJudge:
             if parsed is not None:
                 value, reason = parsed
                 return verdict(value, self.source, reason or f"the model says {value}")
+            forget = getattr(self.model, "forget", None)
+            if forget is not None:  # an unreadable reply is not kept: a rerun asks the model again
+                forget(response)
             last = short(response.text, 120) or f"(empty reply, stop reason {response.stop_reason})"
             log.info("task %s step %d: unreadable verdict (attempt %d): %s", task.id, step.record.index, attempt,
                      last)

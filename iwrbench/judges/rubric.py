@@ -114,6 +114,9 @@ class RubricJudge:
             parsed = parse_rubric(response.text)
             if parsed is not None:
                 return RubricResult(float(parsed["total"]), self.source, parsed)
+            forget = getattr(self.model, "forget", None)
+            if forget is not None:  # an unreadable reply is not kept: a rerun asks the model again
+                forget(response)
             last = short(response.text, 120) or f"(empty reply, stop reason {response.stop_reason})"
             log.info("rubric: unreadable reply (attempt %d): %s", attempt, last)
         return RubricResult(None, self.source,
