@@ -27,7 +27,7 @@ test-faults: setup
 	@$(PY) -m pytest -q -n 2 -m faults
 
 bench: setup
-	@$(PY) bench/run.py
+	@$(PY) bench/frame_sampling.py
 
 clean:
 	rm -rf .venv .cache outputs .pytest_cache .ruff_cache
