@@ -24,7 +24,6 @@ from tests.fixtures_faults import (
     assert_no_traceback,
     assert_one_line_error,
     cli_env,
-    png_bytes,
     run_cli,
 )
 from tests.fixtures_generation import make_tiny_task, write_dataset
