@@ -3,7 +3,7 @@ PY := .venv/bin/python
 DEMO_OUT ?= outputs
 DEMO_MODELS := builtin/oracle builtin/screenshot builtin/blank
 
-.PHONY: setup demo test test-all test-faults lint bench clean
+.PHONY: setup demo test test-all test-faults test-faults-all lint bench clean
 
 setup:
 	@bash scripts/setup.sh
@@ -24,6 +24,9 @@ test-all: setup
 	@$(PY) -m pytest -q -n 2 -m "slow or not slow"
 
 test-faults: setup
+	@$(PY) -m pytest -q -n 2 -m "faults and not slow"
+
+test-faults-all: setup
 	@$(PY) -m pytest -q -n 2 -m faults
 
 bench: setup

@@ -11,6 +11,7 @@ a page that hangs raises `PageHung` for its own task only. Browser files live in
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import logging
 import mimetypes
@@ -58,6 +59,9 @@ LAUNCH_ARGS = [
     "--disable-lcd-text",
     "--remote-debugging-port=0",  # browser-use attaches over CDP; the port is read from DevToolsActivePort
     "--remote-debugging-address=127.0.0.1",
+    # A page that allocates without end dies at 1 GB of JS heap (PageCrashed, its own task) instead of
+    # taking ~4 GB per worker before V8's default limit, enough to start the OOM killer on a small box.
+    "--js-flags=--max-old-space-size=1024",
 ]
 # Deterministic Math.random (xorshift32), so pages that draw random content render the same every run.
 INIT_SCRIPT = """
@@ -117,13 +121,70 @@ def prepare_process_env() -> Path:
     os.environ["BROWSER_USE_VERSION_CHECK"] = "false"
     os.environ.setdefault("BROWSER_USE_SETUP_LOGGING", "false")
     if _BU_DIR is None:
-        _BU_DIR = Path(os.environ.get("BROWSER_USE_CONFIG_DIR") or tempfile.mkdtemp(prefix="iwrbench-browser-use-"))
+        given = os.environ.get("BROWSER_USE_CONFIG_DIR")
+        _BU_DIR = Path(given or tempfile.mkdtemp(prefix="iwrbench-browser-use-"))
+        if not given:  # ours: marked, and removed when this process ends
+            _mark_owner(_BU_DIR)
+            atexit.register(shutil.rmtree, _BU_DIR, True)
         os.environ["BROWSER_USE_CONFIG_DIR"] = str(_BU_DIR)
     for name in ("browser_use", "cdp_use", "bubus"):
         lg = logging.getLogger(name)
         if lg.level == logging.NOTSET:
             lg.setLevel(logging.ERROR)  # its teardown warnings are noise; our steps record failures
     return _BU_DIR
+
+
+OWNER_FILE = ".iwrbench-owner"  # "<pid> <start time>" of the process that made a scratch folder
+_swept: set[str] = set()
+
+
+def _start_time(pid: int) -> str | None:
+    """A process's start time (Linux), which tells a reused pid apart; None when unknown."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat[stat.rindex(")") + 2:].split()[19]
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _mark_owner(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        (folder / OWNER_FILE).write_text(f"{os.getpid()} {_start_time(os.getpid()) or '-'}\n")
+
+
+def _owner_gone(folder: Path) -> bool:
+    """True only when the folder's owner is known and no longer running (unknown: never removed)."""
+    try:
+        pid_text, start = (folder / OWNER_FILE).read_text().split()[:2]
+        pid = int(pid_text)
+    except (OSError, ValueError):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # alive, someone else's
+    now = _start_time(pid)
+    return start != "-" and now is not None and now != start
+
+
+def sweep_stale_scratch(parent: str | os.PathLike | None = None) -> int:
+    """Remove the scratch folders (Chromium profiles, browser-use config) that runs killed with
+    SIGKILL left in `parent` (default: the temp folder); once per folder and process. Returns how many."""
+    parent = Path(parent or tempfile.gettempdir())
+    if str(parent) in _swept:
+        return 0
+    _swept.add(str(parent))
+    removed = 0
+    with contextlib.suppress(OSError):
+        for folder in parent.glob("iwrbench-*"):
+            if folder.is_dir() and not folder.is_symlink() and _owner_gone(folder):
+                shutil.rmtree(folder, ignore_errors=True)
+                removed += 1
+    if removed:
+        log.info("removed %d scratch folder(s) of killed runs from %s", removed, parent)
+    return removed
 
 
 def chromium_env(scratch: Path) -> dict[str, str]:
@@ -369,6 +430,7 @@ class SandboxLog:
     requests_served: int = 0
     hung: str | None = None
     crashed: bool = False
+    context_resets: int = 0  # evaluations retried because the page replaced its document under them
 
     def as_dict(self) -> dict[str, Any]:
         return {k: (list(v) if isinstance(v, list) else v) for k, v in self.__dict__.items()}
@@ -382,6 +444,17 @@ def _sample(bucket: list, item: Any) -> None:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
+NAVIGATION_RETRIES = 5
+_NAVIGATED = ("execution context was destroyed", "cannot find context with specified id", "frame was detached",
+              "navigating frame was detached", "unable to capture screenshot")
+
+
+def _navigated_away(exc: BaseException) -> bool:
+    """Did a call fail because the page replaced its document under it?"""
+    text = str(exc).lower()
+    return any(marker in text for marker in _NAVIGATED)
 
 
 def _is_closed_error(exc: BaseException) -> bool:
@@ -595,8 +668,29 @@ class PageSandbox:
 
     async def evaluate(self, script: str, arg: Any = None, *, timeout: float | None = None,
                        what: str = "evaluate") -> Any:
-        """page.evaluate has no timeout of its own: always go through here."""
-        return await self.call(what, self.page.evaluate(script, arg), timeout)
+        """page.evaluate has no timeout of its own: always go through here.
+
+        A page that replaces its own document (a reload loop, a redirect in a script) destroys the
+        context an evaluation runs in; the evaluation is retried on the new document a few times, and a
+        page that never holds still is the page's fault (PageHung), never the harness's."""
+        return await self._steady(what, lambda: self.page.evaluate(script, arg), timeout)
+
+    async def _steady(self, what: str, make: Callable[[], Awaitable[Any]], timeout: float | None) -> Any:
+        """`call` for reads that a navigating page can break (evaluate, screenshot): retried on the new
+        document; a page that keeps navigating ends as PageHung (its own fault)."""
+        for _ in range(NAVIGATION_RETRIES):
+            try:
+                return await self.call(what, make(), timeout)
+            except (PageHung, PageCrashed, BrowserDied):
+                raise
+            except Exception as exc:
+                if not _navigated_away(exc):
+                    raise
+                self.log.context_resets += 1
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(self.page.wait_for_load_state("domcontentloaded", timeout=2000), timeout=3)
+        self.log.hung = self.log.hung or f"{what}: the page keeps replacing its document"
+        raise PageHung(f"{what}: the page keeps replacing its document (a navigation loop?)")
 
     async def load(self) -> None:
         """Navigate to the page and wait for it to load; raises PageHung if it never does."""
@@ -650,9 +744,9 @@ class PageSandbox:
         """Viewport PNG at the task's resolution (written atomically when `path` is given)."""
         from iwrbench.fsutil import atomic_write_bytes
 
-        data = await self.call("screenshot", self.page.screenshot(type="png", caret="hide",
-                                                                   timeout=self.step_timeout * 1000),
-                               timeout=self.step_timeout + 2)
+        data = await self._steady("screenshot", lambda: self.page.screenshot(type="png", caret="hide",
+                                                                             timeout=self.step_timeout * 1000),
+                                  timeout=self.step_timeout + 2)
         if path is not None:
             atomic_write_bytes(path, data)
         return data
@@ -793,8 +887,14 @@ class Browser:
             if not exe:
                 raise BrowserDied("no Chromium found: set IWRBENCH_CHROMIUM or install chromium")
             own = scratch is None
-            root = Path(tempfile.mkdtemp(prefix=f"iwrbench-{_safe(name)}-")) if own else Path(scratch)
+            prefix = f"iwrbench-{_safe(name)}-"
+            parent = _scratch_parent(prefix)
+            if own:
+                await asyncio.to_thread(sweep_stale_scratch, parent)
+            root = Path(tempfile.mkdtemp(prefix=prefix, dir=parent)) if own else Path(scratch)
             root.mkdir(parents=True, exist_ok=True)
+            if own:
+                _mark_owner(root)
             browser = cls(name, root, own, exe)
             try:
                 await asyncio.wait_for(browser._start(headless), timeout=timeout)
@@ -900,6 +1000,28 @@ def _read_devtools_port(profile: Path, timeout: float) -> str:
             pass
         time.sleep(0.02)
     raise BrowserDied(f"Chromium wrote no DevToolsActivePort in {profile}")
+
+
+# Chromium makes a Unix socket under its TMPDIR (scratch/home/tmp, see chromium_env); socket paths hold
+# at most 107 bytes and Chromium aborts at start ("Socket path too long") past that.
+_SOCKET_TAIL = "/home/tmp/org.chromium.Chromium.XXXXXX/SingletonSocket"
+_SOCKET_PATH_MAX = 100
+
+
+def _scratch_parent(prefix: str) -> str | None:
+    """Where a browser's scratch folder goes: the system temp folder, unless its path is so long that
+    Chromium's socket would not fit (a deep TMPDIR); then the first short writable temp folder."""
+    def fits(base: str) -> bool:
+        return len(os.path.join(base, prefix + "x" * 8)) + len(_SOCKET_TAIL) <= _SOCKET_PATH_MAX
+
+    default = tempfile.gettempdir()
+    if fits(default):
+        return None
+    for alt in ("/tmp", "/var/tmp", "/dev/shm"):
+        if fits(alt) and os.path.isdir(alt) and os.access(alt, os.W_OK | os.X_OK):
+            log.debug("TMPDIR %s is too long for Chromium's socket; browser scratch goes to %s", default, alt)
+            return alt
+    return None
 
 
 def _safe(name: str) -> str:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from iwrbench import __version__, layout
 from iwrbench.dataset import Task
+from iwrbench.errors import InfrastructureError
 from iwrbench.fsutil import atomic_write_json, read_json, remove_stale_temp
 from iwrbench.records import EvalRecord, StepRecord, StepVisual, Verdict
 from iwrbench.scoring import compute_scores, judge_error, no_page_scores, verdict_counts
@@ -289,7 +290,10 @@ async def run_evaluation(tasks: list[Task], result: Path, model: str, settings: 
                                        f"task exceeded its hard timeout of {settings.task_cap(task):.0f}s")
                     browser = await _discard(browser)
                 except Exception as exc:  # one task's crash must not end the run
-                    log.exception("task %s: evaluation crashed", task.id)
+                    if isinstance(exc, InfrastructureError):  # a known fault (Chromium died): one line
+                        log.warning("task %s: %s", task.id, exc)
+                    else:  # a harness bug: the traceback is what a fix needs
+                        log.exception("task %s: evaluation crashed", task.id)
                     rec = error_record(task, model, settings, "infrastructure",
                                        f"evaluation crashed: {type(exc).__name__}: {exc}"[:500])
                     browser = await _discard(browser)

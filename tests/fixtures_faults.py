@@ -197,15 +197,19 @@ def pick_index(prompt: str) -> int | None:
 class JudgeResponder:
     """A judge model behind FakeLLMServer: answers locate / assert / rubric prompts plausibly, and
     fails `fail_rate` of all calls at random (seeded) with a mix of faults: 500, 429 with and without
-    Retry-After, a non-JSON body, and a 200 whose text is no verdict at all.
+    Retry-After, a non-JSON body, a 200 whose text is no answer at all, a reply cut off at max_tokens,
+    a refusal, and (only when listed in `faults`) a reply that never comes (`hang`, 3 s).
 
-    `counts[kind]` counts calls by prompt kind, `failures[kind]` the failures injected.
+    `broken={"rubric": "garbage_text"}` makes every call of a kind fail that way (an outage of one
+    prompt kind). `counts[kind]` counts calls by prompt kind, `failures[kind]` the failures injected.
     """
 
-    FAULTS = ("server_error", "rate_limit", "rate_limit_after", "garbage_body", "garbage_text")
+    FAULTS = ("server_error", "rate_limit", "rate_limit_after", "garbage_body", "garbage_text", "truncated",
+              "refusal")
 
     def __init__(self, *, fail_rate: float = 0.0, seed: int = 1, faults: Iterable[str] = FAULTS,
-                 verdict: str = "pass"):
+                 verdict: str = "pass", broken: dict[str, str] | None = None):
+        self.broken = dict(broken or {})  # prompt kind -> the fault every call of that kind gets
         self.fail_rate = fail_rate
         self.rng = random.Random(seed)
         self.faults = tuple(faults)
@@ -218,7 +222,9 @@ class JudgeResponder:
         return {"server_error": Fault.server_error(500), "rate_limit": Fault.rate_limit(None),
                 "rate_limit_after": Fault.rate_limit(0.05),
                 "garbage_body": Fault.garbage(b"<html>502 Bad Gateway</html>"),
-                "garbage_text": "I am not sure what you mean."}[name]
+                "garbage_text": "I am not sure what you mean.",
+                "truncated": Fault.truncated('{"verdict": "pa'), "refusal": Fault.refusal(),
+                "hang": Fault.hang(3.0)}[name]
 
     def answer(self, kind: str, req: RecordedRequest) -> str:
         if kind == "locate":
@@ -237,6 +243,8 @@ class JudgeResponder:
             self.counts[kind] += 1
             fail = self.rng.random() < self.fail_rate
             name = self.rng.choice(self.faults) if fail else ""
+            if kind in self.broken:
+                fail, name = True, self.broken[kind]
             if fail:
                 self.failures[kind] += 1
         return self.fault(name) if fail else self.answer(kind, req)

@@ -211,3 +211,29 @@ def test_broken_task_folders_are_task_errors_and_the_run_goes_on(tmp_path, fake_
     assert errors == set(picked) - {"good"}
     assert report["counts"]["scored"] == 1 and report["mean"]["IFS"] == good["scores"]["IFS"]
     assert report["complete"] is False
+
+
+@pytest.mark.parametrize(("var", "value", "judge"), [
+    ("IWRBENCH_JUDGE_MAX_TOKENS", "lots", True),
+    ("IWRBENCH_JUDGE_TIMEOUT", "0", True),
+    ("IWRBENCH_WORKERS", "0", False),
+    ("IWRBENCH_MAX_ATTEMPTS", "x", False),
+    ("IWRBENCH_TIMEOUT", "-1", False),
+])
+def test_bad_setting_in_the_environment_is_one_line_exit_2(var, value, judge, tmp_path, monkeypatch, capsys):
+    """A setting from the environment (or .env) is checked like a flag: one line naming the variable."""
+    data = tmp_path / "ok.jsonl"
+    data.write_text(GOOD + "\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(var, value)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-key-for-faults")
+    if judge:
+        main, argv = evaluate.main, ["evaluate.py", "--data", str(data), "--result", str(tmp_path / "o"),
+                                     "--model", "builtin/blank", "--judge", "openai/judge"]
+    else:
+        main, argv = (lambda: generate.main(["--data", str(data), "--result", str(tmp_path / "o"),
+                                             "--model", "openai/gpt-4o"])), ["generate.py"]
+    code, err = _call(main, argv, monkeypatch, capsys)
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert code == 2 and len(lines) == 1 and "Traceback" not in err, err
+    assert lines[0].startswith(f"error: {var}") and repr(value) in lines[0], lines[0]
