@@ -98,3 +98,39 @@ def test_planted_keys_never_reach_outputs_caches_logs_or_reports(tmp_path, fake_
     assert list((out / "reports").rglob("*.json")), "the reports were built"
     for proc in runs:  # no image data in the logs either, even at -vv
         assert not BASE64_RUN.search(proc.stderr), BASE64_RUN.search(proc.stderr).group(0)[:80]
+
+
+@pytest.mark.browser
+def test_chromium_runs_without_the_keys_in_its_environment(tmp_path, monkeypatch):
+    """Model-written pages run in Chromium: its processes never hold a key (in case a renderer
+    exploit or a crash dump reads the environment)."""
+    import asyncio
+    from pathlib import Path
+
+    from iwrbench.browser import Browser
+
+    monkeypatch.setenv("OPENAI_API_KEY", PLANTED_KEY)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", PLANTED_ANTHROPIC_KEY)
+    monkeypatch.setenv("HF_TOKEN", "hf_planted_token_123456")
+
+    def chromium_environments(root: Path) -> list[bytes]:
+        found = []
+        for proc in Path("/proc").iterdir():
+            try:
+                if proc.name.isdigit() and str(root).encode() in (proc / "cmdline").read_bytes():
+                    found.append((proc / "environ").read_bytes())
+            except OSError:
+                continue
+        return found
+
+    async def go() -> list[bytes]:
+        async with Browser.launch(name="secrets") as browser:
+            return chromium_environments(browser.scratch)
+
+    environments = asyncio.run(go())
+    # Chromium's child processes reuse their environment block for their titles: at least the
+    # browser's own must be readable as an environment.
+    assert any(b"HOME=" in env for env in environments), "no Chromium environment found to inspect"
+    for env in environments:
+        for secret in (PLANTED_KEY, PLANTED_ANTHROPIC_KEY, "hf_planted_token_123456"):
+            assert secret.encode() not in env
