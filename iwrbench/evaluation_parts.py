@@ -8,13 +8,15 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from iwrbench.judges.llm_json import DEFAULT_MAX_TOKENS, DEFAULT_TIMEOUT
+
 if TYPE_CHECKING:
     from iwrbench.evaluation import EvalSettings
 
-# A judge answers with a short JSON verdict or one index: a small reply budget and a shorter timeout
-# than page generation. IWRBENCH_JUDGE_* variables override them.
-JUDGE_MAX_TOKENS = 1024
-JUDGE_TIMEOUT = 120.0
+# A judge answers with a short JSON verdict or one index: a smaller reply budget (still room for
+# reasoning models that count their thinking in it) and a shorter timeout than page generation.
+# IWRBENCH_JUDGE_* variables override them; the judges read them from the model's settings.
+JUDGE_MAX_TOKENS, JUDGE_TIMEOUT = DEFAULT_MAX_TOKENS, DEFAULT_TIMEOUT
 
 
 @dataclass
@@ -62,5 +64,6 @@ def build_parts(settings: EvalSettings) -> EvalParts:
 
     model = judge_model(settings) if settings.judge else None
     assertion_judge, visual_scorer = build_judges(model, image_metric=settings.image_metric)
-    locator = LLMLocator(model) if model is not None else OfflineLocator()
+    locator = (LLMLocator(model, timeout=model.settings.timeout, max_tokens=model.settings.max_tokens)
+               if model is not None else OfflineLocator())
     return EvalParts(locator, assertion_judge, visual_scorer, model)

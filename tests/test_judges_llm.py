@@ -127,3 +127,31 @@ def test_build_judges(llm_env):
     judge, visual = build_judges(model)
     assert judge.source == "openai/judge-model" and visual.rubric.source == "openai/judge-model"
     assert off_visual.ocr is off_judge.ocr
+
+
+def test_judge_settings_reach_every_judge_prompt(llm_env, cart, tmp_path, ocr_cache, monkeypatch):
+    """IWRBENCH_JUDGE_MAX_TOKENS / _TIMEOUT set the budget of the assertion, rubric and locator prompts
+    (they used to be ignored: each judge sent its own fixed budget)."""
+    from iwrbench.evaluation import EvalSettings
+    from iwrbench.evaluation_parts import JUDGE_MAX_TOKENS, build_parts
+
+    def budgets() -> set:
+        return {r.get("max_tokens") or r.get("max_completion_tokens") for r in llm_env.requests}
+
+    task, step = cart
+    ref = text_png(tmp_path / "ref.png", ["Checkout"])
+    llm_env.set_responder(lambda req: RUBRIC_REPLY if "REFERENCE" in req.text else GOOD)
+    parts = build_parts(EvalSettings(judge="openai/judge-model"))
+    assert run(parts.assertion_judge.judge(task, step)).verdict == "pass"
+    assert run(parts.visual_scorer.score(ref, ref)).high_level == 93.0
+    assert budgets() == {JUDGE_MAX_TOKENS} and parts.locator.max_tokens == JUDGE_MAX_TOKENS
+
+    llm_env.requests.clear()
+    monkeypatch.setenv("IWRBENCH_JUDGE_MAX_TOKENS", "777")
+    monkeypatch.setenv("IWRBENCH_JUDGE_TIMEOUT", "33")
+    monkeypatch.setenv("IWRBENCH_NO_CACHE", "1")
+    parts = build_parts(EvalSettings(judge="openai/judge-model"))
+    assert run(parts.assertion_judge.judge(task, step)).verdict == "pass"
+    assert run(parts.visual_scorer.score(ref, ref)).high_level == 93.0
+    assert budgets() == {777} and len(llm_env.requests) == 2
+    assert (parts.locator.max_tokens, parts.locator.timeout) == (777, 33.0)

@@ -13,15 +13,14 @@ from pathlib import Path
 
 from iwrbench.dataset import Action, Task
 from iwrbench.judges.base import action_of, not_executed, verdict
-from iwrbench.judges.llm_json import find_object, short
-from iwrbench.models.base import ImagePart, Model, ModelError, ModelRequest, TextPart
+from iwrbench.judges.llm_json import find_object, judge_request, short
+from iwrbench.models.base import ImagePart, Model, ModelError, TextPart
 from iwrbench.records import Verdict
 from iwrbench.states import ReplayStep
 
 log = logging.getLogger("iwrbench.judges.llm")
 
 IMAGE_SIDE = 1280
-MAX_TOKENS = 2048  # room for reasoning models that count their thinking in the budget
 
 SYSTEM = """You check recorded user actions on a web page.
 A user performed one action on the page. You get a screenshot taken just before the action and one
@@ -114,8 +113,7 @@ class LLMAssertionJudge:
         last = ""
         for attempt in range(1, self.max_attempts + 1):
             extra = () if attempt == 1 else (TextPart(f"{REMINDER} (attempt {attempt})"),)
-            request = ModelRequest(parts=parts + extra, system=SYSTEM, max_tokens=MAX_TOKENS, temperature=0.0,
-                                   purpose="assert")
+            request = judge_request(self.model, parts + extra, system=SYSTEM, purpose="assert")
             try:
                 response = await self.model.complete(request)
             except ModelError as exc:

@@ -60,3 +60,20 @@ def short(text: Any, limit: int = 300) -> str:
     """One line, at most `limit` characters."""
     line = " ".join(str(text or "").split())
     return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+# Used when the judge model carries no settings of its own (a test double); a RemoteModel built by
+# evaluation_parts.judge_model carries IWRBENCH_JUDGE_MAX_TOKENS / IWRBENCH_JUDGE_TIMEOUT.
+DEFAULT_MAX_TOKENS = 2048  # room for reasoning models that count their thinking in the budget
+DEFAULT_TIMEOUT = 120.0
+
+
+def judge_request(model: Any, parts: tuple, *, system: str, purpose: str) -> Any:
+    """A judge prompt with the reply budget and timeout the user set for the judge model: one place,
+    so the locator, the assertion judge and the rubric all honour IWRBENCH_JUDGE_*."""
+    from iwrbench.models.base import ModelRequest
+
+    settings = getattr(model, "settings", None)
+    return ModelRequest(parts=parts, system=system, temperature=0.0, purpose=purpose,
+                        max_tokens=int(getattr(settings, "max_tokens", DEFAULT_MAX_TOKENS)),
+                        timeout=float(getattr(settings, "timeout", DEFAULT_TIMEOUT)))

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from iwrbench.judges.assertion_llm import MAX_TOKENS, screenshot_part
-from iwrbench.judges.llm_json import json_objects, short
-from iwrbench.models.base import Model, ModelError, ModelRequest, TextPart
+from iwrbench.judges.assertion_llm import screenshot_part
+from iwrbench.judges.llm_json import json_objects, judge_request, short
+from iwrbench.models.base import Model, ModelError, TextPart
 
 log = logging.getLogger("iwrbench.judges.rubric")
 
@@ -105,8 +105,7 @@ class RubricJudge:
         last = ""
         for attempt in range(1, self.max_attempts + 1):
             extra = () if attempt == 1 else (TextPart(f"{REMINDER} (attempt {attempt})"),)
-            request = ModelRequest(parts=parts + extra, system=SYSTEM, max_tokens=MAX_TOKENS, temperature=0.0,
-                                   purpose="rubric")
+            request = judge_request(self.model, parts + extra, system=SYSTEM, purpose="rubric")
             try:
                 response = await self.model.complete(request)
             except ModelError as exc:
