@@ -113,10 +113,13 @@ def main() -> int:
               f"{len(errors)} errors in {summary.seconds:.1f}s", file=sys.stderr)
         for o in errors:
             print(f"  task {o.task_id}: {o.message}", file=sys.stderr)
+        # A run that evaluated nothing keeps the manifest of the run that produced the scores: its
+        # settings (and created_at) are the ones behind the numbers, and the reports stay byte-identical.
+        did_work = summary.count("skipped") < len(summary.outcomes)
         report(result, args.data, [layout.judge_slug(args.judge)], collect_manifest({
             "model": model, "judge": args.judge, "data": args.data, "image_metric": args.image_metric,
             "visual": not args.no_visual, "workers": settings.workers, "step_timeout": args.step_timeout,
-            "task_timeout": args.task_timeout, "tasks_selected": len(tasks)}))
+            "task_timeout": args.task_timeout, "tasks_selected": len(tasks)}) if did_work else None)
     slug = layout.judge_slug(args.judge)
     if not args.quiet:
         print_leaderboards(result, [slug])
