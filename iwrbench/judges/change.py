@@ -7,6 +7,7 @@ after). These are the pure building blocks; the judge combines them.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -197,10 +198,21 @@ class PixelChange:
 
 
 def _gray(path: Path) -> np.ndarray:
-    img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    """The screenshot, small and grey. Step k's "after" is step k+1's "before", so each picture is asked
+    for twice in a row: decoded pictures are kept (by path, size and mtime, so a rewritten file is read
+    again), which halves the decoding that dominates a step's offline judging."""
+    st = path.stat()
+    return _gray_cached(str(path), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _gray_cached(path: str, _size: int, _mtime_ns: int) -> np.ndarray:
+    img = cv2.imread(path, cv2.IMREAD_GRAYSCALE)
     if img is None:
         raise ValueError(f"cannot read image {path}")
-    return cv2.resize(img, DIFF_SIZE, interpolation=cv2.INTER_AREA)
+    small = cv2.resize(img, DIFF_SIZE, interpolation=cv2.INTER_AREA)
+    small.setflags(write=False)  # shared between callers
+    return small
 
 
 def pixel_change(before: Path, after: Path) -> PixelChange:
