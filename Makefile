@@ -3,7 +3,7 @@ PY := .venv/bin/python
 DEMO_OUT ?= outputs
 DEMO_MODELS := builtin/oracle builtin/screenshot builtin/blank
 
-.PHONY: setup demo test test-all test-faults test-faults-all lint bench clean
+.PHONY: setup demo test test-all test-faults test-faults-all lint bench bench-quick clean
 
 setup:
 	@bash scripts/setup.sh
@@ -30,7 +30,10 @@ test-faults-all: setup
 	@$(PY) -m pytest -q -n 2 -m faults
 
 bench: setup
-	@$(PY) bench/frame_sampling.py
+	@$(PY) bench/all.py
+
+bench-quick: setup
+	@$(PY) bench/all.py --quick
 
 clean:
 	rm -rf .venv .cache outputs .pytest_cache .ruff_cache

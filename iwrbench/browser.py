@@ -16,6 +16,7 @@ import contextlib
 import logging
 import mimetypes
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -234,7 +235,8 @@ class LoopbackServer:
         server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         server.daemon_threads = True
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+        # stop() waits for serve_forever to notice; a long poll interval would add that much to every task.
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01},
                                         name=f"page-server-{self.port}", daemon=True)
         self._thread.start()
         return self.origin
@@ -502,7 +504,10 @@ class PageSandbox:
         self.context.set_default_timeout(self.step_timeout * 1000)
         self.context.set_default_navigation_timeout(self.load_timeout * 1000)
         await self.context.add_init_script(INIT_SCRIPT)
-        await self.context.route("**/*", self._guard)
+        # Only requests that are not plainly the page's own origin are intercepted (then judged by
+        # _guard): the page's own files go straight to the loopback server instead of taking a round
+        # trip through Python each (~35 ms of a page load).
+        await self.context.route(re.compile(rf"^(?!http://127\.0\.0\.1:{port}/)"), self._guard)
         await self.context.route_web_socket(lambda url: True, self._guard_ws)
         self.context.on("page", self._on_page)
         self.page = await asyncio.wait_for(self.context.new_page(), timeout=30)

@@ -9,6 +9,7 @@ One Chromium per worker, a fresh context per task, a hard timeout per task. Clas
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -222,6 +223,7 @@ async def run_evaluation(tasks: list[Task], result: Path, model: str, settings: 
     from iwrbench.agent import replay_task
     from iwrbench.browser import Browser
     from iwrbench.evaluation_parts import build_parts
+    from iwrbench.perception import preload_browser_use
 
     started = time.monotonic()
     summary = RunSummary()
@@ -301,9 +303,13 @@ async def run_evaluation(tasks: list[Task], result: Path, model: str, settings: 
         finally:
             await _discard(browser)
 
+    # browser-use's first import (~0.5-1.5 s) runs in a thread while Chromium starts, not in the first task.
+    preload = asyncio.ensure_future(preload_browser_use())
     try:
         await asyncio.gather(*(worker(i) for i in range(min(settings.workers, len(todo)))))
     finally:
+        with contextlib.suppress(Exception):  # a failed import shows where it is used: browser-use's attach
+            await preload
         await parts.aclose()
     summary.seconds = time.monotonic() - started
     return summary

@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
+import urllib.request
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -225,6 +228,50 @@ def _intersects(bbox: tuple[float, float, float, float] | None, vp: tuple[float,
 # ---------------------------------------------------------------- browser-use attachment
 
 
+_browser_use_loaded = False
+
+
+def _import_browser_use() -> None:
+    global _browser_use_loaded
+    import browser_use.actor.element  # noqa: F401
+    import browser_use.browser.profile  # noqa: F401
+    import browser_use.browser.session  # noqa: F401
+    import browser_use.dom.service  # noqa: F401
+
+    _browser_use_loaded = True
+
+
+async def preload_browser_use() -> None:
+    """Import the browser-use modules the view uses, in a thread: the first import takes ~0.5-1.5 s,
+    during which the event loop goes on (serving a loading page, or starting Chromium). Its settings
+    are put in the environment first, here in the event loop's thread."""
+    if not _browser_use_loaded:
+        prepare_process_env()
+        await asyncio.to_thread(_import_browser_use)
+
+
+# The browser's DevTools WebSocket URL, per Browser object. Given an http:// cdp_url, browser-use asks
+# /json/version with a new httpx client on every connect, and each client builds two TLS contexts
+# (~40-80 ms of CPU on the event loop, per task); handing it the ws:// URL skips that.
+_WS_URLS: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
+def _fetch_ws_url(http_url: str, timeout: float) -> str:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: never a proxy
+    with opener.open(http_url.rstrip("/") + "/json/version", timeout=timeout) as resp:
+        return str(json.loads(resp.read())["webSocketDebuggerUrl"])
+
+
+async def devtools_ws_url(browser: Any, timeout: float = 5.0) -> str:
+    """The browser-level DevTools WebSocket URL of `browser` (asked once per Browser object; a
+    relaunched browser is a new object and is asked again)."""
+    url = _WS_URLS.get(browser)
+    if url is None:
+        url = await asyncio.to_thread(_fetch_ws_url, browser.cdp_url, timeout)
+        _WS_URLS[browser] = url
+    return url
+
+
 class BrowserUseView:
     """A browser-use session attached over CDP to one task's page (its DOM service only)."""
 
@@ -250,6 +297,7 @@ class BrowserUseView:
 
     async def _attach(self) -> None:
         prepare_process_env()
+        await preload_browser_use()
         from browser_use.browser.profile import BrowserProfile
         from browser_use.browser.session import BrowserSession
         from browser_use.dom.service import DomService
@@ -258,7 +306,7 @@ class BrowserUseView:
         target_id = self.target_id = await self.sandbox.target_id()
         # headless=False + no_viewport=True: browser-use must not emulate a viewport of its own; when
         # its CDP session ends, Chromium would drop Playwright's viewport with it.
-        profile = BrowserProfile(cdp_url=self.sandbox.browser.cdp_url, enable_default_extensions=False,
+        profile = BrowserProfile(cdp_url=await devtools_ws_url(self.sandbox.browser), enable_default_extensions=False,
                                  highlight_elements=False, headless=False, no_viewport=True,
                                  downloads_path=scratch / "downloads", user_data_dir=scratch / "unused-profile",
                                  cross_origin_iframes=False)
