@@ -668,6 +668,8 @@ class PageSandbox:
         except Exception:
             if not await self.browser.ping():
                 self.browser._disconnected = True
+                if self.log.crashed:  # the page crashed first and took the browser with it: its fault
+                    raise PageCrashed("the page crashed (and Chromium with it)") from None
                 raise BrowserDied("Chromium stopped answering") from None
             return False
 
