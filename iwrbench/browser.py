@@ -686,12 +686,14 @@ class PageSandbox:
         """`call` for reads that a navigating page can break (evaluate, screenshot): retried on the new
         document; a page that keeps navigating ends as PageHung (its own fault)."""
         for _ in range(NAVIGATION_RETRIES):
+            navigations = self._navigations
             try:
                 return await self.call(what, make(), timeout)
             except (PageHung, PageCrashed, BrowserDied):
                 raise
             except Exception as exc:
-                if not _navigated_away(exc):
+                # A screenshot can also just time out while the document is being replaced under it.
+                if not (_navigated_away(exc) or self._navigations != navigations):
                     raise
                 self.log.context_resets += 1
                 with contextlib.suppress(Exception):
