@@ -16,8 +16,16 @@ from typing import Any
 from iwrbench.redaction import redact
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, only_if_changed: bool = False) -> Path:
+    """`only_if_changed`: leave a file that already holds exactly `data` untouched (its mtime too), so
+    rebuilding unchanged reports changes nothing on disk."""
     path = Path(path)
+    if only_if_changed:
+        try:
+            if path.stat().st_size == len(data) and path.read_bytes() == data:
+                return path
+        except OSError:
+            pass
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -36,13 +44,14 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     return path
 
 
-def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+def atomic_write_text(path: str | os.PathLike, text: str, *, only_if_changed: bool = False) -> Path:
     """Text files never carry an API key, whatever put one into the text (see redaction.py)."""
-    return atomic_write_bytes(path, redact(text).encode("utf-8"))
+    return atomic_write_bytes(path, redact(text).encode("utf-8"), only_if_changed=only_if_changed)
 
 
-def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
-    return atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
+def atomic_write_json(path: str | os.PathLike, obj: Any, *, only_if_changed: bool = False) -> Path:
+    return atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n",
+                             only_if_changed=only_if_changed)
 
 
 def read_json(path: str | os.PathLike) -> Any | None:

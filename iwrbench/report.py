@@ -30,6 +30,7 @@ from iwrbench.dataset import Task
 from iwrbench.fsutil import (
     atomic_write_bytes,
     atomic_write_json,
+    atomic_write_text,
     read_json,
     remove_stale_temp,
 )
@@ -37,7 +38,6 @@ from iwrbench.layout import judge_slug as slug_of_judge
 from iwrbench.layout import model_slug
 from iwrbench.manifest import collect_manifest
 from iwrbench.records import EvalRecord
-from iwrbench.redaction import redact
 
 log = logging.getLogger("iwrbench.report")
 
@@ -505,27 +505,6 @@ def manifest_for(folder: Path, slug: str, judge: str) -> dict[str, Any]:
 # ---------------------------------------------------------------- entry points
 
 
-def text_bytes(text: str) -> bytes:
-    """What atomic_write_text stores for `text` (redacted, UTF-8)."""
-    return redact(text).encode("utf-8")
-
-
-def json_bytes(obj: Any) -> bytes:
-    """What atomic_write_json stores for `obj`."""
-    return text_bytes(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
-
-
-def write_if_changed(path: Path, data: bytes) -> Path:
-    """Atomic write, skipped when the file already holds exactly `data`: a rerun that changed no
-    score leaves the reports and their mtimes as they were (and saves an fsync per file)."""
-    try:
-        if path.stat().st_size == len(data) and path.read_bytes() == data:
-            return path
-    except OSError:
-        pass
-    return atomic_write_bytes(path, data)
-
-
 def _remove_stale(folder: Path, keep: set[str]) -> None:
     """Drop model reports this module wrote earlier for models that have no eval.json any more."""
     for path in folder.glob("*.json"):
@@ -548,16 +527,17 @@ def build_judge(result: Path, judge: str, models: dict[str, dict[str, Path]], ta
     written: list[Path] = []
     for m in results:
         m.report = model_report(m, judge, manifest_for(folder, m.slug, judge), tasks is not None)
-        written.append(write_if_changed(folder / f"{m.slug}.json", json_bytes(m.report)))
-        written.append(write_if_changed(folder / f"{m.slug}.csv", text_bytes(render_csv(m.report))))
-        written.append(write_if_changed(folder / f"{m.slug}.md", text_bytes(render_md(m.report))))
+        written.append(atomic_write_json(folder / f"{m.slug}.json", m.report, only_if_changed=True))
+        written.append(atomic_write_text(folder / f"{m.slug}.csv", render_csv(m.report), only_if_changed=True))
+        written.append(atomic_write_text(folder / f"{m.slug}.md", render_md(m.report), only_if_changed=True))
     _remove_stale(folder, {m.slug for m in results})
     ranked = rank(results)
     bars = [(m.name, m.report["mean"]["final"], m.report["mean"]["IFS"], m.report["mean"]["VFS"]) for m in ranked]
-    written.append(write_if_changed(folder / "leaderboard.png", draw_leaderboard(bars, title=f"judge: {judge}")))
+    written.append(atomic_write_bytes(folder / "leaderboard.png", draw_leaderboard(bars, title=f"judge: {judge}"),
+                                      only_if_changed=True))
     by_id = {t.id: t for t in tasks} if tasks is not None else {}
     html = render_index(folder, result, judge, ranked, by_id, checkpoints=checkpoints, other_judges=other_judges)
-    written.append(write_if_changed(folder / "index.html", text_bytes(html)))
+    written.append(atomic_write_text(folder / "index.html", html, only_if_changed=True))
     return written
 
 
