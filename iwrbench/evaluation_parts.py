@@ -13,10 +13,6 @@ from iwrbench.judges.llm_json import DEFAULT_MAX_TOKENS, DEFAULT_TIMEOUT
 if TYPE_CHECKING:
     from iwrbench.evaluation import EvalSettings
 
-# A judge answers with a short JSON verdict or one index: a smaller reply budget (still room for
-# reasoning models that count their thinking in it) and a shorter timeout than page generation.
-# IWRBENCH_JUDGE_* variables override them; the judges read them from the model's settings.
-JUDGE_MAX_TOKENS, JUDGE_TIMEOUT = DEFAULT_MAX_TOKENS, DEFAULT_TIMEOUT
 
 
 @dataclass
@@ -37,10 +33,12 @@ def judge_model(settings: EvalSettings):
     from iwrbench.models.settings import convert_setting, resolve_settings
 
     spec = parse_model_name(settings.judge)
+    # A judge answers with a short JSON verdict or one index: a smaller reply budget and a shorter
+    # timeout than page generation (llm_json's defaults). The judges read them from the model's settings.
     # Validated like every other setting: a bad value is a one-line UserError naming the variable.
     flags = {name: convert_setting(name, os.environ[var], var) if os.environ.get(var, "").strip() else default
-             for name, var, default in (("max_tokens", "IWRBENCH_JUDGE_MAX_TOKENS", JUDGE_MAX_TOKENS),
-                                        ("timeout", "IWRBENCH_JUDGE_TIMEOUT", JUDGE_TIMEOUT))}
+             for name, var, default in (("max_tokens", "IWRBENCH_JUDGE_MAX_TOKENS", DEFAULT_MAX_TOKENS),
+                                        ("timeout", "IWRBENCH_JUDGE_TIMEOUT", DEFAULT_TIMEOUT))}
     return get_model(settings.judge, resolve_settings(spec.provider, flags), allow_builtin=False)
 
 

@@ -133,7 +133,8 @@ def test_judge_settings_reach_every_judge_prompt(llm_env, cart, tmp_path, ocr_ca
     """IWRBENCH_JUDGE_MAX_TOKENS / _TIMEOUT set the budget of the assertion, rubric and locator prompts
     (they used to be ignored: each judge sent its own fixed budget)."""
     from iwrbench.evaluation import EvalSettings
-    from iwrbench.evaluation_parts import JUDGE_MAX_TOKENS, build_parts
+    from iwrbench.evaluation_parts import build_parts
+    from iwrbench.judges.llm_json import DEFAULT_MAX_TOKENS as JUDGE_MAX_TOKENS
 
     def budgets() -> set:
         return {r.get("max_tokens") or r.get("max_completion_tokens") for r in llm_env.requests}

@@ -62,8 +62,8 @@ def short(text: Any, limit: int = 300) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-# Used when the judge model carries no settings of its own (a test double); a RemoteModel built by
-# evaluation_parts.judge_model carries IWRBENCH_JUDGE_MAX_TOKENS / IWRBENCH_JUDGE_TIMEOUT.
+# The judge model's defaults (evaluation_parts.judge_model; IWRBENCH_JUDGE_MAX_TOKENS / _TIMEOUT override
+# them), also used for a model that carries no settings of its own (a test double).
 DEFAULT_MAX_TOKENS = 2048  # room for reasoning models that count their thinking in the budget
 DEFAULT_TIMEOUT = 120.0
 
