@@ -33,19 +33,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import re
 import shutil
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +52,7 @@ from _common import machine, machine_text, median, run_measured, spread, write_j
 
 from iwrbench.browser_path import find_chromium  # noqa: E402
 from iwrbench.dataset import Action, Task, load_tasks  # noqa: E402
+from utils.make_task import serve_folder  # noqa: E402  (the page folder on loopback, as evaluate.py serves it)
 
 MODEL = "builtin/oracle"
 SLUG = "builtin__oracle"
@@ -78,25 +74,6 @@ def recorded_scripts(tasks: list[Task]) -> dict[str, list[dict[str, Any]]]:
         raise SystemExit(f"no recorded script (with selectors) matching task(s) {', '.join(missing)} under {SITES}: "
                          "the floor needs the recorder's selectors, so this bench runs on the bundled sample set")
     return {t.id: by_id[t.id] for t in tasks}
-
-
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base class signature
-        return
-
-
-@contextlib.contextmanager
-def serve(folder: Path) -> Iterator[str]:
-    """The page folder on 127.0.0.1:<free port>, as evaluate.py serves it."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Quiet, directory=str(folder)))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 TWO_FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
@@ -170,7 +147,7 @@ async def floor_run(tasks: list[Task], scripts: dict[str, list[dict[str, Any]]],
                 out = shots / task.id
                 out.mkdir(parents=True, exist_ok=True)
                 t0 = time.perf_counter()
-                with serve(pages / task.id / SLUG) as url:
+                with serve_folder(pages / task.id / SLUG) as url:
                     t = time.perf_counter()
                     context = await browser.new_context(viewport={"width": task.width, "height": task.height},
                                                         device_scale_factor=1)

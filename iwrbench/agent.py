@@ -305,15 +305,6 @@ class Replayer:
         vw, vh = (state.extra.get("viewport") or [self.task.width, self.task.height])[:2]
         return (state.scroll[0], state.scroll[1], float(vw), float(vh))
 
-    async def _browser_died(self) -> bool:
-        """Did Chromium itself go away (an infrastructure fault)? When the page crashed first (a page
-        that exhausts memory can take the whole browser down with it), the page is to blame: the task
-        is scored as its crash, and the worker starts a new Chromium for the next task."""
-        if await self.sandbox.browser.ping():
-            return False
-        self.sandbox.browser._disconnected = True
-        return not self.sandbox.log.crashed
-
     # ------------------------------------------------------------ the loop
 
     async def run(self, result: ReplayResult) -> None:
@@ -323,7 +314,7 @@ class Replayer:
         try:
             await self.sandbox.load()
         except PageHung as exc:
-            if await self._browser_died():
+            if await self.sandbox.browser_died():
                 raise BrowserDied("Chromium stopped answering while the page loaded") from exc
             self._stop_all(result, f"the page hung while loading ({exc})", PageState(screenshot=None,
                            extra={"error": str(exc)}))
@@ -386,7 +377,7 @@ class Replayer:
             rec.executed = True
             rec.screenshot = step_screenshot_name(action.index)
         except (NotPerformed, PageHung, PageCrashed) as exc:
-            if await self._browser_died():
+            if await self.sandbox.browser_died():
                 raise BrowserDied(f"Chromium stopped answering during action {action.index}") from exc
             if isinstance(exc, NotPerformed):
                 rec.error = str(exc)[:500]
@@ -399,7 +390,7 @@ class Replayer:
                 rec.assertion = _failed(rec.error)
             after = None
         except Exception as exc:
-            if await self._browser_died():
+            if await self.sandbox.browser_died():
                 raise BrowserDied(f"Chromium stopped answering during action {action.index}") from exc
             raise
         finally:

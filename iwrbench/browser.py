@@ -30,34 +30,23 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from iwrbench.browser_path import find_chromium
+from iwrbench.browser_path import CHROMIUM_BASE_ARGS, find_chromium
 from iwrbench.errors import InfrastructureError
 
 log = logging.getLogger("iwrbench.browser")
 
-# Rendering flags match utils/make_task.py's recorder so an oracle page renders the pixels it was
-# recorded with; the rest switch off every background connection and all DNS.
+# The recorder's flags (browser_path.CHROMIUM_BASE_ARGS: no DNS, no background connections, the same
+# rendering), plus every other background service off and the DevTools port browser-use attaches to.
 LAUNCH_ARGS = [
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-default-apps",
-    "--disable-extensions",
-    "--disable-sync",
+    *CHROMIUM_BASE_ARGS,
     "--disable-domain-reliability",
     "--disable-client-side-phishing-detection",
     "--disable-breakpad",
     "--metrics-recording-only",
-    "--no-first-run",
     "--no-default-browser-check",
     "--no-pings",
     "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
     "--webrtc-ip-handling-policy=disable_non_proxied_udp",
-    "--hide-scrollbars",
-    "--disable-smooth-scrolling",
-    "--font-render-hinting=none",
-    "--force-color-profile=srgb",
-    "--disable-lcd-text",
     "--remote-debugging-port=0",  # browser-use attaches over CDP; the port is read from DevToolsActivePort
     "--remote-debugging-address=127.0.0.1",
     # A page that allocates without end dies at 1 GB of JS heap (PageCrashed, its own task) instead of
@@ -659,6 +648,15 @@ class PageSandbox:
                 raise PageCrashed(f"{what}: the page crashed") from exc
             raise
 
+    async def browser_died(self) -> bool:
+        """Did Chromium itself go away (an infrastructure fault)? Not when the page crashed first: a
+        page that exhausts memory can take the whole browser down with it, and that is the page's
+        crash. Either way the browser is marked gone, so the worker starts a new one."""
+        if await self.browser.ping():
+            return False
+        self.browser._disconnected = True
+        return not self.log.crashed
+
     async def responsive(self, timeout: float = 1.5) -> bool:
         """Does the page's main thread still run scripts? Raises BrowserDied when it is Chromium
         that is gone, so a dead browser is never blamed on the page."""
@@ -666,12 +664,12 @@ class PageSandbox:
             await asyncio.wait_for(self.page.evaluate("1"), timeout=timeout)
             return True
         except Exception:
-            if not await self.browser.ping():
-                self.browser._disconnected = True
-                if self.log.crashed:  # the page crashed first and took the browser with it: its fault
-                    raise PageCrashed("the page crashed (and Chromium with it)") from None
-                raise BrowserDied("Chromium stopped answering") from None
-            return False
+            if await self.browser.ping():
+                return False
+            self.browser._disconnected = True
+            if self.log.crashed:  # the page crashed first and took the browser with it: its fault
+                raise PageCrashed("the page crashed (and Chromium with it)") from None
+            raise BrowserDied("Chromium stopped answering") from None
 
     async def evaluate(self, script: str, arg: Any = None, *, timeout: float | None = None,
                        what: str = "evaluate") -> Any:

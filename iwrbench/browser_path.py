@@ -6,6 +6,24 @@ import os
 import shutil
 from pathlib import Path
 
+# The flags the recorder (utils/make_task.py) and the evaluator (iwrbench/browser.py) share: no DNS, no
+# background connections, and rendering settings under which one page gives the same pixels every run,
+# so an oracle page renders the pixels its checkpoints were recorded with.
+CHROMIUM_BASE_ARGS = (
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--disable-sync",
+    "--no-first-run",
+    "--hide-scrollbars",
+    "--disable-smooth-scrolling",
+    "--font-render-hinting=none",
+    "--force-color-profile=srgb",
+    "--disable-lcd-text",
+)
+
 SYSTEM_CANDIDATES = ("/usr/lib/chromium/chromium", "chromium", "chromium-browser", "google-chrome")
 
 

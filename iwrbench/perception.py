@@ -106,10 +106,7 @@ def _node_text(node: Any, cap: int) -> str:
         name = (n.node_name or "").lower()
         if name in ("script", "style", "noscript", "template", "head"):
             continue
-        children = list(n.children_nodes or [])
-        if n.shadow_roots:
-            children = list(n.shadow_roots) + children
-        stack.extend(reversed(children))
+        stack.extend(reversed(_children(n)))
     return _collapse(" ".join(out), cap)
 
 
@@ -163,6 +160,15 @@ def element_from_node(index: int, node: Any, viewport: tuple[float, float, float
                    context=_context(node, text), landmark=_landmark(node), source="browser-use")
 
 
+def _children(n: Any, *, frames: bool = False) -> list[Any]:
+    """A node's children in document order for a walk: shadow roots first, then the light DOM, then
+    (with `frames`) an iframe's document."""
+    children = list(n.shadow_roots or ()) + list(n.children_nodes or ())
+    if frames and getattr(n, "content_document", None) is not None:
+        children.append(n.content_document)
+    return children
+
+
 ANCHOR_CAP = 4000
 SVG_SHAPES = {"path", "rect", "g", "circle", "ellipse", "line", "polyline", "polygon", "use", "image", "text"}
 
@@ -181,10 +187,7 @@ def svg_listeners(root: Any, indexed: set[int], cap: int = 500) -> list[Any]:
                 and n.backend_node_id not in indexed and n.is_visible is not False
                 and n.absolute_position is not None and n.absolute_position.width > 0):
             out.append(n)
-        children = list(n.children_nodes or [])
-        if n.shadow_roots:
-            children = list(n.shadow_roots) + children
-        stack.extend(reversed(children))
+        stack.extend(reversed(_children(n)))
     return out
 
 
@@ -201,19 +204,14 @@ def tree_anchors(root: Any, cap: int = ANCHOR_CAP) -> list[Anchor]:
         name = (n.node_name or "").lower()
         if name in ("script", "style", "noscript", "template", "head"):
             continue
-        children = list(n.children_nodes or [])
         if kind == 1 and n.is_visible is not False:
-            own = " ".join((c.node_value or "").strip() for c in children
+            own = " ".join((c.node_value or "").strip() for c in (n.children_nodes or ())
                            if getattr(c.node_type, "value", c.node_type) == 3 and (c.node_value or "").strip())
             rect = n.absolute_position
             if own and len(own) <= 80 and rect is not None and rect.width > 0 and rect.height > 0:
                 out.append(Anchor(_collapse(own, 80), (float(rect.x), float(rect.y), float(rect.width),
                                                        float(rect.height))))
-        if n.shadow_roots:
-            children = list(n.shadow_roots) + children
-        if getattr(n, "content_document", None) is not None:
-            children.append(n.content_document)
-        stack.extend(reversed(children))
+        stack.extend(reversed(_children(n, frames=True)))
     return out
 
 

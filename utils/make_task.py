@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from iwrbench.browser_path import find_chromium  # noqa: E402
+from iwrbench.browser_path import CHROMIUM_BASE_ARGS, find_chromium  # noqa: E402
 from iwrbench.contact_sheet import make_contact_sheets  # noqa: E402
 from iwrbench.dataset import ACTION_TYPES, IMAGE_SUFFIXES, SAFE_ID, load_tasks  # noqa: E402
 from iwrbench.errors import InfrastructureError, UserError  # noqa: E402
@@ -56,18 +56,7 @@ HOLD_FRAMES = 3      # frames a settled state stays on screen (1 s at 3 fps)
 AIM_FRAMES = 2       # frames showing the pointer on its target before the action
 
 LAUNCH_ARGS = [
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-default-apps",
-    "--disable-extensions",
-    "--disable-sync",
-    "--no-first-run",
-    "--hide-scrollbars",
-    "--disable-smooth-scrolling",
-    "--font-render-hinting=none",
-    "--force-color-profile=srgb",
-    "--disable-lcd-text",
+    *CHROMIUM_BASE_ARGS,
     # Without this, re-rastering only the damaged tiles leaves anti-aliased edges (a rounded input
     # border after focus) differing by a pixel from run to run: measured 1 of 7 checkpoints.
     "--disable-partial-raster",
@@ -300,7 +289,9 @@ def serve_folder(folder: Path) -> Iterator[str]:
     handler = functools.partial(_QuietHandler, directory=str(folder))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="make-task-http", daemon=True)
+    # A short poll interval: shutdown() waits for serve_forever to notice, once per page served.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, name="make-task-http",
+                              daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/"
