@@ -50,8 +50,70 @@ CLICK_TIMEOUT = 3.0  # Playwright's actionability wait before the browser-use fa
 
 __all__ = ["LLMLocator", "OfflineLocator", "Locator", "replay_task", "ground_truth_moved"]
 
+# The text a reader sees in the viewport, in document order: text nodes with a box on screen (inside
+# every clipping ancestor, not hidden, not transparent) plus what form fields show (value, else the
+# placeholder; a select's chosen option). The offline judge compares it with the recording's OCR
+# before it pays for OCR of the page's own screenshots (~1 s a picture; this costs a few ms).
+SCREEN_TEXT_JS = """
+(cap) => {
+  const d = document, vw = innerWidth, vh = innerHeight, root = d.body || d.documentElement;
+  if (!root) return '';
+  const styles = new Map(), boxes = new Map();
+  const style = el => { let s = styles.get(el); if (!s) { s = getComputedStyle(el); styles.set(el, s); } return s; };
+  const box = el => {  // the part of the viewport where el's content can show, or null when it cannot
+    const chain = [];
+    for (let a = el; a && a.nodeType === 1 && !boxes.has(a); a = a.parentElement) chain.push(a);
+    let top = chain.length && chain[chain.length - 1].parentElement;
+    let b = top && boxes.has(top) ? boxes.get(top) : [0, 0, vw, vh];
+    for (let i = chain.length - 1; i >= 0; i--) {
+      const a = chain[i], s = style(a);
+      if (b && (s.display === 'none' || Number(s.opacity) === 0)) b = null;
+      if (b && s.position === 'fixed') b = [0, 0, vw, vh];
+      if (b && (s.overflowX !== 'visible' || s.overflowY !== 'visible') && a !== d.documentElement && a !== d.body) {
+        const r = a.getBoundingClientRect();
+        b = [Math.max(b[0], r.left), Math.max(b[1], r.top), Math.min(b[2], r.right), Math.min(b[3], r.bottom)];
+        if (b[0] >= b[2] || b[1] >= b[3]) b = null;
+      }
+      boxes.set(a, b);
+    }
+    return boxes.get(el);
+  };
+  const shows = (rects, b) => { for (const r of rects)
+    if (r.width > 0 && r.height > 0 && r.right > b[0] && r.left < b[2] && r.bottom > b[1] && r.top < b[3]) return true;
+    return false; };
+  const skip = new Set(['SCRIPT', 'STYLE', 'NOSCRIPT', 'TEMPLATE', 'TEXTAREA', 'OPTION', 'SELECT', 'TITLE']);
+  const out = []; let size = 0, seen = 0;
+  const walker = d.createTreeWalker(root, NodeFilter.SHOW_TEXT), range = d.createRange();
+  for (let n = walker.nextNode(); n && size < cap && seen < 30000; n = walker.nextNode()) {
+    seen++;
+    const t = n.nodeValue.trim(), p = n.parentElement;
+    if (!t || !p || skip.has(p.tagName)) continue;
+    const b = box(p);
+    if (!b || style(p).visibility !== 'visible') continue;
+    range.selectNodeContents(n);
+    if (shows(range.getClientRects(), b)) { out.push(t); size += t.length + 1; }
+  }
+  const noText = ['hidden', 'checkbox', 'radio', 'file', 'image', 'range', 'color'];
+  let fields = 0;
+  for (const el of d.querySelectorAll('input, textarea, select')) {
+    if (++fields > 500 || size >= cap) break;
+    if (el.tagName === 'INPUT' && noText.includes((el.type || '').toLowerCase())) continue;
+    const b = el.parentElement ? box(el.parentElement) : [0, 0, vw, vh];
+    if (!b || style(el).visibility !== 'visible' || Number(style(el).opacity) === 0 ||
+        !shows([el.getBoundingClientRect()], b)) continue;
+    let v = el.tagName === 'SELECT' ? Array.from(el.selectedOptions).map(o => o.text).join(' ')
+          : String(el.value == null ? '' : el.value);
+    if ((el.type || '').toLowerCase() === 'password') v = '';
+    v = v.trim() || (el.getAttribute('placeholder') || '').trim();
+    if (v) { out.push(v); size += v.length + 1; }
+  }
+  return out.join('\\n').slice(0, cap);
+}
+"""
+
 STATE_SCRIPT = """
 (cap) => {
+  const screenText = """ + SCREEN_TEXT_JS.strip() + """;
   const d = document, de = d.documentElement, b = d.body;
   let text = '';
   try { text = (b || de) ? (b || de).innerText || '' : ''; } catch (e) {}
@@ -90,7 +152,10 @@ STATE_SCRIPT = """
                (a.tagName === 'INPUT' && !['checkbox', 'radio', 'button', 'submit', 'reset', 'range', 'color',
                                            'file', 'image', 'hidden'].includes(t));
   }
+  let screen = null;
+  try { screen = screenText(cap); } catch (e) {}
   return {text: text.slice(0, cap), truncated: text.length > cap, inputs, url: location.href, title: d.title,
+          screen,
           scroll: [scrollX, scrollY], size: [de ? de.scrollWidth : 0, de ? de.scrollHeight : 0],
           viewport: [innerWidth, innerHeight], focused, focused_editable: editable,
           elements: d.getElementsByTagName('*').length};
@@ -293,6 +358,7 @@ class Replayer:
         self.last_shot = await self.sandbox.screenshot(path)
         data = await self.sandbox.evaluate(STATE_SCRIPT, TEXT_CAP, what="reading the page state")
         return PageState(screenshot=path, text=str(data.get("text") or ""),
+                         screen_text=None if data.get("screen") is None else str(data["screen"]),
                          inputs={str(k): str(v) for k, v in (data.get("inputs") or {}).items()},
                          url=str(data.get("url") or ""), scroll=tuple(float(v) for v in data["scroll"]),
                          scroll_size=tuple(float(v) for v in data["size"]), focused=str(data.get("focused") or ""),

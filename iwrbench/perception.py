@@ -270,6 +270,39 @@ async def devtools_ws_url(browser: Any, timeout: float = 5.0) -> str:
     return url
 
 
+_LOCAL_SESSION: type | None = None
+_SHARED_CLOUD_CLIENT: Any = None
+
+
+def _shared_cloud_client() -> Any:
+    global _SHARED_CLOUD_CLIENT
+    if _SHARED_CLOUD_CLIENT is None:
+        from browser_use.browser.cloud.cloud import CloudBrowserClient
+
+        _SHARED_CLOUD_CLIENT = CloudBrowserClient()
+    return _SHARED_CLOUD_CLIENT
+
+
+def local_session_class() -> type:
+    """browser-use's BrowserSession with one cloud client per process instead of one per session.
+
+    Every BrowserSession builds a CloudBrowserClient, whose httpx client loads the CA bundle into a
+    TLS context: ~50 ms of CPU on the event loop, per task, for a client that is never used here (the
+    browser is local and the session is never stopped through browser-use's cloud path). The shared
+    client is built once, so that code path still finds one.
+    """
+    global _LOCAL_SESSION
+    if _LOCAL_SESSION is None:
+        from browser_use.browser.session import BrowserSession
+        from pydantic import PrivateAttr
+
+        class LocalBrowserSession(BrowserSession):
+            _cloud_browser_client: Any = PrivateAttr(default_factory=_shared_cloud_client)
+
+        _LOCAL_SESSION = LocalBrowserSession
+    return _LOCAL_SESSION
+
+
 class BrowserUseView:
     """A browser-use session attached over CDP to one task's page (its DOM service only)."""
 
@@ -297,7 +330,6 @@ class BrowserUseView:
         prepare_process_env()
         await preload_browser_use()
         from browser_use.browser.profile import BrowserProfile
-        from browser_use.browser.session import BrowserSession
         from browser_use.dom.service import DomService
 
         scratch = self.sandbox.browser.scratch / "browser-use"
@@ -308,7 +340,7 @@ class BrowserUseView:
                                  highlight_elements=False, headless=False, no_viewport=True,
                                  downloads_path=scratch / "downloads", user_data_dir=scratch / "unused-profile",
                                  cross_origin_iframes=False)
-        self.session = BrowserSession(browser_profile=profile)
+        self.session = local_session_class()(browser_profile=profile)
         await self.session.connect()
         # connect() queues tab/focus events for the browser's first tab: let them run, then focus ours.
         with contextlib.suppress(Exception):

@@ -98,19 +98,29 @@ class ImageLinks:
         url: str | None = None
         try:
             if not dest.is_file() or dest.stat().st_mtime < src.stat().st_mtime:
-                with Image.open(src) as im:
-                    im = im.convert("RGB")
-                    if im.width > THUMB_WIDTH:
-                        im = im.resize((THUMB_WIDTH, max(1, round(im.height * THUMB_WIDTH / im.width))))
-                    buf = io.BytesIO()
-                    im.save(buf, format="PNG", optimize=True)
-                atomic_write_bytes(dest, buf.getvalue())
+                atomic_write_bytes(dest, thumbnail_png(src))
             url = self.rel(dest)
         except (OSError, UnidentifiedImageError, ValueError):
             url = None  # shown as "ground truth unreadable" rather than a broken image
         self.copied[src] = url
         return url
 
+
+
+def thumbnail_png(src: Path) -> bytes:
+    """PNG bytes of a checkpoint at most THUMB_WIDTH wide (a copy when it is a PNG no wider than 1.5x
+    that: re-encoding would cost ~35 ms a picture to save a few KB). Resizing first halves the picture
+    with `reducing_gap` (much cheaper than a full-size filter); no `optimize` pass (2x the encoding time
+    for ~1 % of the size)."""
+    with Image.open(src) as im:
+        if im.format == "PNG" and im.width <= THUMB_WIDTH * 3 // 2:
+            return src.read_bytes()
+        im = im.convert("RGB")
+        if im.width > THUMB_WIDTH:
+            im = im.resize((THUMB_WIDTH, max(1, round(im.height * THUMB_WIDTH / im.width))), reducing_gap=2.0)
+        buf = io.BytesIO()
+        im.save(buf, format="PNG")
+    return buf.getvalue()
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"DejaVu Sans",sans-serif;margin:0 auto;max-width:1500px;

@@ -14,6 +14,7 @@ import re
 import shutil
 from pathlib import Path
 
+from iwrbench.agent import SCREEN_TEXT_JS
 from iwrbench.dataset import Task
 from iwrbench.states import PageState
 from tests.judges_apps import STATE_JS
@@ -65,13 +66,15 @@ async def _capture(page, path: Path) -> PageState:
             await page.wait_for_load_state("load")
             path.write_bytes(await _settled_screenshot(page))
             s = await page.evaluate(STATE_JS)
+            s["screen"] = await page.evaluate(SCREEN_TEXT_JS, 100_000)
             break
         except PlaywrightError:  # a form submitted without scripts reloads the page
             if attempt == 2:
                 raise
             await page.wait_for_timeout(200)
     return PageState(screenshot=path, text=s["text"], inputs=s["inputs"], url=page.url,
-                     scroll=tuple(s["scroll"]), scroll_size=tuple(s["size"]), focused=s["focused"])
+                     scroll=tuple(s["scroll"]), scroll_size=tuple(s["size"]), focused=s["focused"],
+                     screen_text=s["screen"])
 
 
 async def replay_variant(browser, task: Task, variant: str, out: Path):

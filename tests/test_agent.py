@@ -403,3 +403,41 @@ def test_chromium_dying_mid_task_is_an_infrastructure_error(tmp_path: Path):
     assert len(result.steps) == len(actions)
     assert result.steps[0].record.executed
     assert not result.steps[-1].record.executed
+
+
+SCREEN_PAGE = """<style>body{margin:0;font:16px sans-serif} .clip{height:40px;overflow:hidden}
+.bar{position:fixed;top:0;right:0;background:#eee}</style>
+<div class="bar">Fixed header text</div>
+<h1 style="margin-top:40px">Shown heading</h1>
+<div class="clip"><p>First clipped line</p><p style="margin-top:60px">Clipped away line</p></div>
+<p style="display:none">Display none text</p><p style="visibility:hidden">Invisible text</p>
+<p style="opacity:0">Transparent text</p>
+<input placeholder="Search the shop"> <input value="Typed value"> <input type="password" value="hunter2">
+<select><option>First option</option><option selected>Chosen option</option></select>
+<textarea>Area text</textarea>
+<p style="margin-top:2000px">Below the fold text</p>
+"""
+
+
+def test_page_state_reads_the_text_shown_in_the_viewport(tmp_path: Path):
+    """What the offline judge compares with the recording's OCR before paying for OCR of its own: the
+    text a reader sees on screen, not what innerText holds off-screen, clipped, hidden or transparent."""
+    page = write_page(tmp_path / "screen", SCREEN_PAGE)
+    task = replay_task_of(tmp_path / "t", [scroll("Scroll down to the end", page=3.0)], task_id="screen")
+
+    async def go():
+        async with Browser.launch(name="screen-test") as b:
+            return await _replay(b, task, page, tmp_path / "out")
+
+    result = run(go())
+    shown = result.initial.screen_text
+    for text in ("Fixed header text", "Shown heading", "First clipped line", "Search the shop", "Typed value",
+                 "Chosen option", "Area text"):
+        assert text in shown, (text, shown)
+    for text in ("Clipped away line", "Display none", "Invisible text", "Transparent text", "hunter2",
+                 "First option", "Below the fold"):
+        assert text not in shown, (text, shown)
+    assert "Below the fold" in result.initial.text  # innerText has it: the viewport text is the narrower view
+    after = result.steps[0].after
+    assert after is not None and "Below the fold text" in after.screen_text and "Fixed header text" in after.screen_text
+    assert "Shown heading" not in after.screen_text

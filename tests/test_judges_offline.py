@@ -250,3 +250,48 @@ def test_sample_set_accuracy(ocr_cache, tmp_path, sample_jsonl):
     assert tally[("oracle", "pass")] == total["oracle"], tally
     assert tally[("restyled", "pass")] >= 0.9 * total["restyled"], tally
     assert tally[("screenshot", "pass")] == 0, tally
+
+
+class CountingJudge(OfflineAssertionJudge):
+    """The real judge, counting the steps for which it had to read the candidate's screenshots by OCR."""
+
+    ocr_steps = 0
+
+    async def _candidate_ocr(self, start, after):
+        self.ocr_steps += 1
+        return await super()._candidate_ocr(start, after)
+
+
+def _scroll_task(tmp_path):
+    gt0 = shot(tmp_path, "sgt0", ["Chapter one: granite ridge", "The path climbs"])
+    gt1 = shot(tmp_path, "sgt1", ["Chapter four: iron meadow", "Lanterns by the lake"])
+    return make_judge_task(tmp_path / "ds", "scroll", [
+        {"type": "Scroll", "description": "Scroll down one page", "direction": "down",
+         "assertion": "Later chapters become visible."}],
+        {0: gt0, 1: gt1})
+
+
+def test_a_scroll_is_judged_from_the_viewport_text_without_ocr(tmp_path, ocr_cache):
+    task = _scroll_task(tmp_path)
+    doc = ["Chapter one: granite ridge", "The path climbs", "Chapter four: iron meadow", "Lanterns by the lake"]
+    before = PageState(screenshot=shot(tmp_path, "c0", doc[:2]), text="\n".join(doc), scroll=(0.0, 0.0),
+                       screen_text="\n".join(doc[:2]))
+    after = PageState(screenshot=shot(tmp_path, "c1", doc[2:]), text="\n".join(doc), scroll=(0.0, 720.0),
+                      screen_text="\n".join(doc[2:]))
+    judge = CountingJudge(ocr_cache)
+    v = asyncio.run(judge.judge(task, replay_step(1, "Scroll", before, after)))
+    assert v.verdict == "pass", v.reason
+    assert judge.ocr_steps == 0
+
+
+def test_viewport_text_that_does_not_settle_it_falls_back_to_ocr(tmp_path, ocr_cache):
+    """Text on a canvas is in no DOM text: the viewport text shows no change, so the screenshots are read."""
+    task = _scroll_task(tmp_path)
+    before = PageState(screenshot=shot(tmp_path, "k0", ["Chapter one: granite ridge", "The path climbs"]),
+                       text="", scroll=(0.0, 0.0), screen_text="")
+    after = PageState(screenshot=shot(tmp_path, "k1", ["Chapter four: iron meadow", "Lanterns by the lake"]),
+                      text="", scroll=(0.0, 720.0), screen_text="")
+    judge = CountingJudge(ocr_cache)
+    v = asyncio.run(judge.judge(task, replay_step(1, "Scroll", before, after)))
+    assert judge.ocr_steps == 1
+    assert v.verdict == "pass", v.reason

@@ -5,8 +5,10 @@ No model reads the assertion. The judge compares two changes across the action:
   after the action (OCR, cached once per dataset), and where the screen changed;
 - the candidate's: words that appear or disappear in its visible text and form values
   (document.body.innerText plus input values), and where its screenshot changed. When that text
-  is not conclusive (text drawn on a canvas, placeholders, a scroll, which innerText cannot see) the
-  candidate's own screenshots are read by OCR too, so both sides are compared in the same terms.
+  is not conclusive (a scroll or a re-sorted table, which innerText cannot see) the words on the
+  candidate's screen are compared too: first the text the DOM shows in the viewport (a few ms), and
+  only when that is not conclusive either (text drawn on a canvas or in an image) its screenshots
+  read by OCR (about a second a picture), so both sides are compared in the same terms.
 It also checks the assertion's own literals (quoted strings, amounts): those the recording shows after
 the action must be shown by the candidate.
 
@@ -82,7 +84,8 @@ class Evidence:
     gt: Side | None  # None: the data has no checkpoint pair for this step
     gt_span: tuple[int, int] | None
     text: Side  # candidate: innerText + form values
-    ocr: Side | None = None  # candidate: its screenshots read by OCR (only when needed)
+    screen: Side | None = None  # candidate: the words on its screen (only when needed), read from ...
+    screen_source: str = ""  # ... the DOM's viewport text ("viewport text") or its screenshots ("OCR")
     inputs_changed: list[str] = field(default_factory=list)
     scrolled: tuple[float, float] = (0.0, 0.0)
     focus_changed: bool = False
@@ -148,8 +151,8 @@ def decide(ev: Evidence) -> tuple[str, str]:
         return "fail", f"no field took the typed text {a.text!r}"
 
     text_rep = reproduction(ev.gt.words, ev.text.words) if ev.gt else None
-    ocr_rep = reproduction(ev.gt.words, ev.ocr.words) if (ev.gt and ev.ocr) else None
-    best: Reproduction | None = max((r for r in (text_rep, ocr_rep) if r is not None), key=lambda r: r.ratio,
+    screen_rep = reproduction(ev.gt.words, ev.screen.words) if (ev.gt and ev.screen) else None
+    best: Reproduction | None = max((r for r in (text_rep, screen_rep) if r is not None), key=lambda r: r.ratio,
                                     default=None)
     moved = _moved_as_asked(a, ev.scrolled)
     lit = f"; the assertion's {len(ev.literals_expected)} shown literal(s) are present" if ev.literals_expected else ""
@@ -181,7 +184,7 @@ def decide(ev: Evidence) -> tuple[str, str]:
             return "pass", "neither the recorded view nor the page's moved (end of the page)"
         if best is not None and best.ratio >= PASS_RATIO:
             return "pass", f"scrolled {a.direction}; {best.summary}{lit}"
-        if ev.ocr is not None and best is not None and best.ratio < FAIL_RATIO and gt_words >= 3 * CLEAR_WORDS:
+        if ev.screen is not None and best is not None and best.ratio < FAIL_RATIO and gt_words >= 3 * CLEAR_WORDS:
             return "undecided", f"scrolled {a.direction}, but the view shows other content ({best.summary})"
         if ev.literals_expected:
             return "pass", f"scrolled {a.direction} and shows the recorded text{lit}"
@@ -209,16 +212,16 @@ def decide(ev: Evidence) -> tuple[str, str]:
         if best.ratio < FAIL_RATIO:
             if best.contrary:
                 return "fail", f"the page changed the opposite way: {' '.join(best.contrary[:4])}"
-            if ev.text.words.is_empty() and (ev.ocr is None or ev.ocr.words.is_empty()):
+            if ev.text.words.is_empty() and (ev.screen is None or ev.screen.words.is_empty()):
                 return "fail", f"none of the recorded text changes happened ({ev.gt.words.sample()})"
             return "fail", f"the page changed differently: {best.summary}"
         return "undecided", f"partial match: {best.summary}"
 
     # The recording's change has (almost) no words: a highlight, a tick, a chart, a colour.
-    cand_words = max(ev.text.words.weight, ev.ocr.words.weight if ev.ocr else 0.0)
+    cand_words = max(ev.text.words.weight, ev.screen.words.weight if ev.screen else 0.0)
     if cand_words >= BIG_TEXT_CHANGE and _precision(ev) < FAIL_RATIO:
         return "fail", (f"the recording's text barely changed, the page's changed a lot "
-                        f"({ev.text.words.sample() if ev.text.words.weight else ev.ocr.words.sample()})")
+                        f"({ev.text.words.sample() if ev.text.words.weight else ev.screen.words.sample()})")
     if best is not None and gt_words > 0 and best.ratio >= PASS_RATIO and (
             not ev.gt.pixels or gt_px < CLEAR_PIXELS or (_region(ev) or 0) >= REGION_OVERLAP):
         return "pass", f"{best.summary}{lit}"
@@ -256,7 +259,7 @@ def _mentioned_lines(ev: Evidence) -> list[str]:
 def _precision(ev: Evidence) -> float:
     """Share of the candidate's own text change that the recording also shows (1.0 when it has none)."""
     assert ev.gt is not None
-    shares = [reproduction(side.words, ev.gt.words).ratio for side in (ev.text, ev.ocr)
+    shares = [reproduction(side.words, ev.gt.words).ratio for side in (ev.text, ev.screen)
               if side is not None and not side.words.is_empty()]
     return max(shares, default=1.0)
 
@@ -385,15 +388,29 @@ class OfflineAssertionJudge:
 
         missing = [lit for lit in literals
                    if not shown(lit, counted(start), counted(after), counts=action.type != "Scroll")]
-        if self._needs_ocr(ev, missing):
-            ev.ocr = await self._candidate_ocr(start, after)
-            if ev.ocr is not None:
-                missing = [lit for lit in missing if not shown(lit, ev.ocr.before_text, ev.ocr.after_text)]
+        if self._needs_screen(ev, missing):
+            viewport = viewport_side(start, after)
+            if viewport is not None:
+                still = [lit for lit in missing if not shown(lit, viewport.before_text, viewport.after_text)]
+                if self._conclusive(ev, viewport, still):
+                    ev.screen, ev.screen_source, missing = viewport, "viewport text", still
+            if ev.screen is None:
+                ev.screen = await self._candidate_ocr(start, after)
+                ev.screen_source = "OCR" if ev.screen is not None else ""
+                if ev.screen is not None:
+                    missing = [lit for lit in missing if not shown(lit, ev.screen.before_text, ev.screen.after_text)]
         ev.literals_missing = missing
         return ev
 
-    def _needs_ocr(self, ev: Evidence, missing: list[str]) -> bool:
-        """Read the candidate's screenshots only when the cheap text evidence is not conclusive."""
+    @staticmethod
+    def _conclusive(ev: Evidence, screen: Side, missing: list[str]) -> bool:
+        """A reading of the screen settles the step when it shows every literal still missing and
+        reproduces enough of the recorded words; otherwise OCR is asked too."""
+        return not missing and (ev.gt is None or ev.gt.words.weight == 0
+                                or reproduction(ev.gt.words, screen.words).ratio >= PASS_RATIO)
+
+    def _needs_screen(self, ev: Evidence, missing: list[str]) -> bool:
+        """Read the words on the candidate's screen only when the cheap text evidence is not conclusive."""
         if ev.typed_missing:
             return False
         if ev.candidate_still and not missing:
@@ -408,10 +425,20 @@ class OfflineAssertionJudge:
         return ev.gt.words.weight > 0 and rep.ratio < PASS_RATIO
 
     async def _candidate_ocr(self, start: PageState, after: PageState) -> Side | None:
+        """The candidate's screenshots read by OCR (cached by pixels), compared like the recording's."""
         b, a = await asyncio.gather(self._read(start.screenshot), self._read(after.screenshot))
         if b is None or a is None:
             return None
         return Side(token_change(b, a, ocr_noise=True), None, a, before_text=b)
+
+
+def viewport_side(start: PageState, after: PageState) -> Side | None:
+    """The change of the text the DOM shows in the viewport (None when a state has not read it).
+    Exact text on both sides, so no OCR-noise matching; literal checks see it as they see OCR."""
+    if start.screen_text is None or after.screen_text is None:
+        return None
+    return Side(token_change(start.screen_text, after.screen_text), None, after.screen_text,
+                before_text=start.screen_text)
 
 
 def _safe_pixels(before: Path | None, after: Path | None) -> PixelChange | None:
