@@ -18,7 +18,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -341,7 +341,9 @@ class Replayer:
     """Replays one task on one sandboxed page."""
 
     def __init__(self, sandbox: PageSandbox, task: Task, out_dir: Path, locator: Locator, *,
-                 step_timeout: float, use_browser_use: bool = True):
+                 step_timeout: float, use_browser_use: bool = True,
+                 on_step: Callable[[ReplayStep], None] | None = None):
+        self.on_step = on_step
         self.sandbox = sandbox
         self.page = sandbox.page
         self.task = task
@@ -405,6 +407,8 @@ class Replayer:
                 continue
             step = await self.step(action, state)
             result.steps.append(step)
+            if self.on_step is not None and step.record.executed:
+                self.on_step(step)
             if not step.record.executed:
                 result.stopped_at = action.index
             elif step.after is not None:
@@ -713,8 +717,11 @@ class Replayer:
 
 async def replay_task(browser: Browser, task: Task, page_dir: Path, out_dir: Path, *, locator: Locator,
                       step_timeout: float = 10.0, load_timeout: float = 15.0,
-                      use_browser_use: bool = True) -> ReplayResult:
+                      use_browser_use: bool = True,
+                      on_step: Callable[[ReplayStep], None] | None = None) -> ReplayResult:
     """Replay every action of `task` on the page in `page_dir`; screenshots go to `out_dir`.
+    `on_step` is called with each executed step as soon as its state is captured (the evaluator starts
+    judging it while the next action replays).
 
     Never raises for the page's faults (hangs, crashes, missing page, actions that cannot be
     performed): those are in the steps. `result.error` is set only when the browser or the locator
@@ -732,7 +739,7 @@ async def replay_task(browser: Browser, task: Task, page_dir: Path, out_dir: Pat
                                              load_timeout=load_timeout)
         result.sandbox["phases"] = {"open": round(time.monotonic() - t, 3)}
         replayer = Replayer(sandbox, task, out_dir, locator, step_timeout=step_timeout,
-                            use_browser_use=use_browser_use)
+                            use_browser_use=use_browser_use, on_step=on_step)
         await replayer.run(result)
     except InfrastructureError as exc:
         result.error = str(exc)[:500] or type(exc).__name__

@@ -165,16 +165,24 @@ class TaskEvaluator:
         self.assertion_judge = assertion_judge
         self.visual_scorer = visual_scorer
 
-    async def judge_steps(self, task: Task, steps: list[ReplayStep]) -> None:
+    async def judge_step(self, task: Task, step: ReplayStep) -> None:
+        try:
+            step.record.assertion = await self.assertion_judge.judge(task, step)
+        except Exception as exc:  # a judge crash is an infrastructure error, never a pass
+            log.warning("task %s step %d: assertion judge failed: %s", task.id, step.record.index, exc)
+            step.record.assertion = Verdict(verdict="error", source=layout.judge_slug(self.settings.judge),
+                                            reason=f"judge failed: {type(exc).__name__}: {exc}"[:300])
+
+    def start_judging(self, task: Task) -> StepJudging:
+        """Judging that starts on each step as the replay captures it, overlapping the next actions."""
+        return StepJudging(self, task)
+
+    async def judge_steps(self, task: Task, steps: list[ReplayStep], early: StepJudging | None = None) -> None:
+        """Judge every executed step: those `early` already started are awaited, the rest judged now."""
+        started = await early.finish() if early is not None else set()
         for step in steps:
-            if not step.record.executed:
-                continue
-            try:
-                step.record.assertion = await self.assertion_judge.judge(task, step)
-            except Exception as exc:  # a judge crash is an infrastructure error, never a pass
-                log.warning("task %s step %d: assertion judge failed: %s", task.id, step.record.index, exc)
-                step.record.assertion = Verdict(verdict="error", source=layout.judge_slug(self.settings.judge),
-                                                reason=f"judge failed: {type(exc).__name__}: {exc}"[:300])
+            if step.record.executed and id(step) not in started:
+                await self.judge_step(task, step)
 
     async def score_visual(self, task: Task, k: int, screenshot: Path | None) -> StepVisual | None:
         gt = task.checkpoint(k)
@@ -182,14 +190,16 @@ class TaskEvaluator:
             return None
         return await self.visual_scorer.score(screenshot, gt)
 
-    async def evaluate(self, task: Task, model: str, replay: ReplayResult) -> EvalRecord:
-
+    async def evaluate(self, task: Task, model: str, replay: ReplayResult,
+                       early: StepJudging | None = None) -> EvalRecord:
         rec = _base_record(task, model, self.settings)
         rec.sandbox = dict(replay.sandbox)
         if replay.error:
+            if early is not None:
+                early.cancel()
             rec.status, rec.error, rec.error_kind = "error", f"replay failed: {replay.error}", "infrastructure"
             return rec
-        await self.judge_steps(task, replay.steps)
+        await self.judge_steps(task, replay.steps, early)
         rec.initial_screenshot = replay.initial.screenshot.name if replay.initial.screenshot else None
         rec.initial = await self.score_visual(task, 0, replay.initial.screenshot)
         for step in replay.steps:
@@ -204,6 +214,29 @@ class TaskEvaluator:
             rec.status, rec.error_kind = "error", "infrastructure"
             rec.error = f"{broken}; rerun to retry"
         return rec
+
+
+class StepJudging:
+    """Steps judged while the replay goes on. Each step's judging is a task started in replay order
+    (the offline judge notes each step's state before its first await, so it sees them in order); the
+    judging's heavy parts (decoding, OCR) run in threads, beside Chromium's work on the next action."""
+
+    def __init__(self, evaluator: TaskEvaluator, task: Task):
+        self.evaluator, self.task = evaluator, task
+        self.jobs: dict[int, asyncio.Task[None]] = {}
+
+    def __call__(self, step: ReplayStep) -> None:
+        self.jobs[id(step)] = asyncio.ensure_future(self.evaluator.judge_step(self.task, step))
+
+    async def finish(self) -> set[int]:
+        """Wait for every started judging; the ids of the steps they judged."""
+        if self.jobs:
+            await asyncio.gather(*self.jobs.values())
+        return set(self.jobs)
+
+    def cancel(self) -> None:
+        for job in self.jobs.values():
+            job.cancel()
 
 
 async def _discard(browser) -> None:
@@ -270,9 +303,13 @@ async def run_evaluation(tasks: list[Task], result: Path, model: str, settings: 
         out_dir = layout.eval_dir(result, task.id, model, settings.judge)
         out_dir.mkdir(parents=True, exist_ok=True)
         page_dir = layout.page_dir(result, task.id, model)
-        replay = await replay_task(browser, task, page_dir, out_dir, locator=locator,
-                                   step_timeout=settings.step_timeout, load_timeout=settings.load_timeout)
-        rec = await evaluator.evaluate(task, model, replay)
+        early = evaluator.start_judging(task)
+        try:
+            replay = await replay_task(browser, task, page_dir, out_dir, locator=locator, on_step=early,
+                                       step_timeout=settings.step_timeout, load_timeout=settings.load_timeout)
+            rec = await evaluator.evaluate(task, model, replay, early)
+        finally:
+            early.cancel()  # a hard timeout or a crash: judging this task's steps stops with it
         rec.seconds = round(time.monotonic() - t0, 3)
         return rec
 

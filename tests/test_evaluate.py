@@ -136,3 +136,42 @@ def test_unknown_task_and_missing_model_are_user_errors(tmp_path: Path):
     assert res.returncode == 2 and "--model" in res.stderr
     res = run("evaluate.py", "--report-only", "--result", str(tmp_path / "empty"))
     assert res.returncode == 2 and "eval.json" in res.stderr
+
+
+def test_steps_are_judged_while_the_replay_goes_on(tmp_path: Path, monkeypatch):
+    """Each step's judging starts as soon as the replay has captured it, not after the last action: when
+    the judge is called for step 1, the later steps' screenshots do not exist yet."""
+    import asyncio
+
+    from iwrbench import evaluation_parts
+    from iwrbench.evaluation import run_evaluation
+
+    result = tmp_path / "out"
+    gen = run("generate.py", "--model", "builtin/oracle", "--result", str(result), "--task", "5", "-q")
+    assert gen.returncode == 0, gen.stderr
+    seen: dict[int, list[str]] = {}
+    real_build = evaluation_parts.build_parts
+
+    class Watching:
+        """The real offline judge, noting which screenshots exist when it is asked about a step."""
+
+        def __init__(self, inner):
+            self.inner, self.source = inner, inner.source
+
+        async def judge(self, task, step):
+            seen[step.record.index] = sorted(p.name for p in step.after.screenshot.parent.glob("step_*.png"))
+            return await self.inner.judge(task, step)
+
+    def build(settings):
+        parts = real_build(settings)
+        parts.assertion_judge = Watching(parts.assertion_judge)
+        return parts
+
+    monkeypatch.setattr(evaluation_parts, "build_parts", build)
+    task = next(t for t in load_tasks(ROOT / "data" / "sample.jsonl") if t.id == "5")
+    summary = asyncio.run(run_evaluation([task], result, "builtin/oracle", EvalSettings(workers=1, visual=False)))
+    assert [o.status for o in summary.outcomes] == ["scored"]
+    last = f"step_{len(task.actions)}.png"
+    assert sorted(seen) == [a.index for a in task.actions]
+    assert last not in seen[1], seen[1]
+    assert {s["assertion"]["verdict"] for s in eval_json(result, "5", "builtin/oracle")["steps"]} == {"pass"}
