@@ -173,16 +173,23 @@ class TaskEvaluator:
             step.record.assertion = Verdict(verdict="error", source=layout.judge_slug(self.settings.judge),
                                             reason=f"judge failed: {type(exc).__name__}: {exc}"[:300])
 
+    async def judge_and_score(self, task: Task, step: ReplayStep) -> None:
+        """One executed step: its assertion verdict, then its visual scores when the action is flagged."""
+        await self.judge_step(task, step)
+        action = task.actions[step.record.index - 1]
+        if action.visual_evaluation_flag and step.after is not None:
+            step.record.visual = await self.score_visual(task, action.index, step.after.screenshot)
+
     def start_judging(self, task: Task) -> StepJudging:
         """Judging that starts on each step as the replay captures it, overlapping the next actions."""
         return StepJudging(self, task)
 
     async def judge_steps(self, task: Task, steps: list[ReplayStep], early: StepJudging | None = None) -> None:
-        """Judge every executed step: those `early` already started are awaited, the rest judged now."""
+        """Judge and score every executed step: those `early` already started are awaited, the rest done now."""
         started = await early.finish() if early is not None else set()
         for step in steps:
             if step.record.executed and id(step) not in started:
-                await self.judge_step(task, step)
+                await self.judge_and_score(task, step)
 
     async def score_visual(self, task: Task, k: int, screenshot: Path | None) -> StepVisual | None:
         gt = task.checkpoint(k)
@@ -202,10 +209,6 @@ class TaskEvaluator:
         await self.judge_steps(task, replay.steps, early)
         rec.initial_screenshot = replay.initial.screenshot.name if replay.initial.screenshot else None
         rec.initial = await self.score_visual(task, 0, replay.initial.screenshot)
-        for step in replay.steps:
-            action = task.actions[step.record.index - 1]
-            if step.record.executed and action.visual_evaluation_flag and step.after is not None:
-                step.record.visual = await self.score_visual(task, action.index, step.after.screenshot)
         rec.steps = [s.record for s in replay.steps]
         rec.scores, rec.success_steps = compute_scores(rec.steps, rec.initial, len(task.actions), has_page=True)
         rec.verdict_counts = verdict_counts(rec.steps)
@@ -217,16 +220,16 @@ class TaskEvaluator:
 
 
 class StepJudging:
-    """Steps judged while the replay goes on. Each step's judging is a task started in replay order
-    (the offline judge notes each step's state before its first await, so it sees them in order); the
-    judging's heavy parts (decoding, OCR) run in threads, beside Chromium's work on the next action."""
+    """Steps judged and scored while the replay goes on. Each step's job is a task started in replay
+    order (the offline judge notes each step's state before its first await, so it sees them in order);
+    the heavy parts (decoding, OCR, SSIM) run in threads, beside Chromium's work on the next action."""
 
     def __init__(self, evaluator: TaskEvaluator, task: Task):
         self.evaluator, self.task = evaluator, task
         self.jobs: dict[int, asyncio.Task[None]] = {}
 
     def __call__(self, step: ReplayStep) -> None:
-        self.jobs[id(step)] = asyncio.ensure_future(self.evaluator.judge_step(self.task, step))
+        self.jobs[id(step)] = asyncio.ensure_future(self.evaluator.judge_and_score(self.task, step))
 
     async def finish(self) -> set[int]:
         """Wait for every started judging; the ids of the steps they judged."""
