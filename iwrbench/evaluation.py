@@ -238,8 +238,13 @@ class StepJudging:
         return set(self.jobs)
 
     def cancel(self) -> None:
+        """Stop what is still running; a finished job's failure is read here (the task's outcome
+        already says what went wrong), so asyncio does not report it again as never retrieved."""
         for job in self.jobs.values():
-            job.cancel()
+            if not job.done():
+                job.cancel()
+            elif not job.cancelled():
+                job.exception()
 
 
 async def _discard(browser) -> None:
