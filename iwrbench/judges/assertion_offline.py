@@ -85,7 +85,7 @@ class Evidence:
     gt_span: tuple[int, int] | None
     text: Side  # candidate: innerText + form values
     screen: Side | None = None  # candidate: the words on its screen (only when needed), read from ...
-    screen_source: str = ""  # ... the DOM's viewport text ("viewport text") or its screenshots ("OCR")
+    screen_source: str = ""  # ... the DOM ("viewport text") or its screenshots ("screenshots by OCR")
     inputs_changed: list[str] = field(default_factory=list)
     scrolled: tuple[float, float] = (0.0, 0.0)
     focus_changed: bool = False
@@ -396,9 +396,11 @@ class OfflineAssertionJudge:
                     ev.screen, ev.screen_source, missing = viewport, "viewport text", still
             if ev.screen is None:
                 ev.screen = await self._candidate_ocr(start, after)
-                ev.screen_source = "OCR" if ev.screen is not None else ""
+                ev.screen_source = "screenshots by OCR" if ev.screen is not None else ""
                 if ev.screen is not None:
                     missing = [lit for lit in missing if not shown(lit, ev.screen.before_text, ev.screen.after_text)]
+            if ev.screen_source:
+                notes.append(f"words on screen read from its {ev.screen_source}")
         ev.literals_missing = missing
         return ev
 
