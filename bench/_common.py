@@ -118,10 +118,12 @@ def _tree(pid: int) -> list[int]:
     return out
 
 
-def _rss_kb(pid: int) -> int:
+def _proc_kb(pid: int, file: str, key: str) -> int:
+    """A "<key>: <n> kB" figure of a /proc/<pid> file (VmRSS in status, Pss in smaps_rollup); 0 when
+    the process is gone."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+        for line in Path(f"/proc/{pid}/{file}").read_text().splitlines():
+            if line.startswith(key + ":"):
                 return int(line.split()[1])
     except (OSError, ValueError):
         pass
@@ -139,16 +141,6 @@ def _cpu_s(pid: int) -> float | None:
         return (int(fields[11]) + int(fields[12])) / _TICK
     except (OSError, ValueError, IndexError):
         return None
-
-
-def _pss_kb(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    return 0
 
 
 @dataclass
@@ -184,9 +176,9 @@ class TreeMemory:
 
     def _sample(self, tick: int) -> None:
         pids = _tree(self.pid)
-        self.peak_rss_kb = max(self.peak_rss_kb, sum(_rss_kb(p) for p in pids))
+        self.peak_rss_kb = max(self.peak_rss_kb, sum(_proc_kb(p, "status", "VmRSS") for p in pids))
         if tick % self.pss_every == 0:
-            self.peak_pss_kb = max(self.peak_pss_kb, sum(_pss_kb(p) for p in pids))
+            self.peak_pss_kb = max(self.peak_pss_kb, sum(_proc_kb(p, "smaps_rollup", "Pss") for p in pids))
         self.peak_processes = max(self.peak_processes, len(pids))
         for p in pids:
             cpu = _cpu_s(p)

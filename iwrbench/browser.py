@@ -664,12 +664,11 @@ class PageSandbox:
             await asyncio.wait_for(self.page.evaluate("1"), timeout=timeout)
             return True
         except Exception:
-            if await self.browser.ping():
-                return False
-            self.browser._disconnected = True
-            if self.log.crashed:  # the page crashed first and took the browser with it: its fault
+            if await self.browser_died():
+                raise BrowserDied("Chromium stopped answering") from None
+            if not self.browser.is_alive():  # the page crashed first and took the browser with it: its fault
                 raise PageCrashed("the page crashed (and Chromium with it)") from None
-            raise BrowserDied("Chromium stopped answering") from None
+            return False
 
     async def evaluate(self, script: str, arg: Any = None, *, timeout: float | None = None,
                        what: str = "evaluate") -> Any:

@@ -180,10 +180,6 @@ class TaskEvaluator:
         if action.visual_evaluation_flag and step.after is not None:
             step.record.visual = await self.score_visual(task, action.index, step.after.screenshot)
 
-    def start_judging(self, task: Task) -> StepJudging:
-        """Judging that starts on each step as the replay captures it, overlapping the next actions."""
-        return StepJudging(self, task)
-
     async def judge_steps(self, task: Task, steps: list[ReplayStep], early: StepJudging | None = None) -> None:
         """Judge and score every executed step: those `early` already started are awaited, the rest done now."""
         started = await early.finish() if early is not None else set()
@@ -201,9 +197,7 @@ class TaskEvaluator:
                        early: StepJudging | None = None) -> EvalRecord:
         rec = _base_record(task, model, self.settings)
         rec.sandbox = dict(replay.sandbox)
-        if replay.error:
-            if early is not None:
-                early.cancel()
+        if replay.error:  # the caller cancels what `early` started
             rec.status, rec.error, rec.error_kind = "error", f"replay failed: {replay.error}", "infrastructure"
             return rec
         await self.judge_steps(task, replay.steps, early)
@@ -311,7 +305,7 @@ async def run_evaluation(tasks: list[Task], result: Path, model: str, settings: 
         out_dir = layout.eval_dir(result, task.id, model, settings.judge)
         out_dir.mkdir(parents=True, exist_ok=True)
         page_dir = layout.page_dir(result, task.id, model)
-        early = evaluator.start_judging(task)
+        early = StepJudging(evaluator, task)
         try:
             replay = await replay_task(browser, task, page_dir, out_dir, locator=locator, on_step=early,
                                        step_timeout=settings.step_timeout, load_timeout=settings.load_timeout)

@@ -106,7 +106,6 @@ class ImageLinks:
         return url
 
 
-
 def thumbnail_png(src: Path) -> bytes:
     """PNG bytes of a checkpoint at most THUMB_WIDTH wide (a copy when it is a PNG no wider than 1.5x
     that: re-encoding would cost ~35 ms a picture to save a few KB). Resizing first halves the picture
@@ -121,6 +120,7 @@ def thumbnail_png(src: Path) -> bytes:
         buf = io.BytesIO()
         im.save(buf, format="PNG")
     return buf.getvalue()
+
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"DejaVu Sans",sans-serif;margin:0 auto;max-width:1500px;

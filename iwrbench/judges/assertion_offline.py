@@ -388,18 +388,19 @@ class OfflineAssertionJudge:
 
         missing = [lit for lit in literals
                    if not shown(lit, counted(start), counted(after), counts=action.type != "Scroll")]
+        def unseen(screen: Side) -> list[str]:
+            return [lit for lit in missing if not shown(lit, screen.before_text, screen.after_text)]
+
         if self._needs_screen(ev, missing):
             viewport = viewport_side(start, after)
-            if viewport is not None:
-                still = [lit for lit in missing if not shown(lit, viewport.before_text, viewport.after_text)]
-                if self._conclusive(ev, viewport, still):
-                    ev.screen, ev.screen_source, missing = viewport, "viewport text", still
-            if ev.screen is None:
-                ev.screen = await self._candidate_ocr(start, after)
-                ev.screen_source = "screenshots by OCR" if ev.screen is not None else ""
-                if ev.screen is not None:
-                    missing = [lit for lit in missing if not shown(lit, ev.screen.before_text, ev.screen.after_text)]
-            if ev.screen_source:
+            if viewport is not None and self._conclusive(ev, viewport, unseen(viewport)):
+                ev.screen, ev.screen_source = viewport, "viewport text"
+            else:
+                ocr = await self._candidate_ocr(start, after)
+                if ocr is not None:
+                    ev.screen, ev.screen_source = ocr, "screenshots by OCR"
+            if ev.screen is not None:
+                missing = unseen(ev.screen)
                 notes.append(f"words on screen read from its {ev.screen_source}")
         ev.literals_missing = missing
         return ev
