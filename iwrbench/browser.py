@@ -884,12 +884,6 @@ class Browser:
         self.cdp_url = ""
         self._closed = False
         self._disconnected = False
-        self._closers: list[Callable[[], Awaitable[None]]] = []
-
-    def on_close(self, closer: Callable[[], Awaitable[None]]) -> None:
-        """Run `closer` (bounded, errors logged) before Chromium closes: for clients attached to it over
-        CDP for the browser's whole life (browser-use's session), which must let go first."""
-        self._closers.append(closer)
 
     @classmethod
     def launch(cls, *, name: str = "browser", scratch: Path | None = None, executable: str | None = None,
@@ -979,12 +973,6 @@ class Browser:
         if self._closed:
             return
         self._closed = True
-        closers, self._closers = self._closers, []
-        for closer in closers:
-            try:
-                await asyncio.wait_for(closer(), timeout=10)
-            except Exception as exc:
-                log.warning("detaching from Chromium failed: %s", _first_line(exc))
         if self._persistent is not None:
             try:
                 await asyncio.wait_for(self._persistent.close(), timeout=15)

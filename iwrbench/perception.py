@@ -303,85 +303,8 @@ def local_session_class() -> type:
     return _LOCAL_SESSION
 
 
-# One browser-use session per Browser, connected on its first task and kept for the browser's life:
-# connecting costs ~125 ms a task (WebSocket, target discovery, auto-attach). Each task only attaches
-# the session to its own page. The session is reset before Chromium closes (Browser.on_close), and
-# dropped when a task cannot use it, so the next task connects afresh.
-_SESSIONS: weakref.WeakKeyDictionary[Any, asyncio.Future[Any]] = weakref.WeakKeyDictionary()
-
-
-async def _connect(browser: Any) -> Any:
-    from browser_use.browser.profile import BrowserProfile
-
-    scratch = browser.scratch / "browser-use"
-    # headless=False + no_viewport=True: browser-use must not emulate a viewport of its own; when
-    # its CDP session ends, Chromium would drop Playwright's viewport with it.
-    profile = BrowserProfile(cdp_url=await devtools_ws_url(browser), enable_default_extensions=False,
-                             highlight_elements=False, headless=False, no_viewport=True,
-                             downloads_path=scratch / "downloads", user_data_dir=scratch / "unused-profile",
-                             cross_origin_iframes=False)
-    session = local_session_class()(browser_profile=profile)
-    try:
-        await session.connect()
-        # connect() queues tab/focus events for the browser's first tab: let them run before a task
-        # focuses its own page.
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(session.event_bus.wait_until_idle(timeout=2.0), timeout=3.0)
-    except BaseException:
-        await reset_session(session)
-        raise
-    return session
-
-
-async def shared_session(browser: Any) -> Any:
-    """The browser's browser-use session, connecting it on first use."""
-    future = _SESSIONS.get(browser)
-    if future is None:
-        future = _SESSIONS[browser] = asyncio.ensure_future(_connect(browser))
-        browser.on_close(lambda: drop_shared_session(browser))
-    try:
-        return await asyncio.shield(future)  # a task's attach timeout must not cancel the shared connect
-    except Exception:
-        if _SESSIONS.get(browser) is future:
-            del _SESSIONS[browser]
-        raise
-
-
-async def drop_shared_session(browser: Any) -> None:
-    """Forget and disconnect the browser's session (before Chromium closes, or after it misbehaved)."""
-    future = _SESSIONS.pop(browser, None)
-    if future is None:
-        return
-    if not future.done():
-        future.cancel()
-        with contextlib.suppress(BaseException):
-            await future
-        return
-    if not future.cancelled() and future.exception() is None:
-        await reset_session(future.result())
-
-
-async def reset_session(session: Any) -> None:
-    """Close a browser-use session's connection. Bounded: a hung page cannot hold this.
-
-    `BrowserSession.stop()` keeps a CDP connection open when the profile says keep_alive (the
-    default for a cdp_url), so the session is reset directly: its WebSocket closes and nothing
-    of it outlives the browser.
-    """
-    try:
-        await asyncio.wait_for(session.reset(), timeout=5)
-    except Exception as exc:
-        log.debug("browser-use reset: %s", exc)
-        client = getattr(session, "_cdp_client_root", None)
-        if client is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(client.stop(), timeout=2)
-    with contextlib.suppress(Exception):
-        await asyncio.wait_for(session.event_bus.stop(clear=True, timeout=1), timeout=2)
-
-
 class BrowserUseView:
-    """The browser's browser-use session attached over CDP to one task's page (its DOM service only)."""
+    """A browser-use session attached over CDP to one task's page (its DOM service only)."""
 
     def __init__(self, sandbox: PageSandbox):
         self.sandbox = sandbox
@@ -389,7 +312,6 @@ class BrowserUseView:
         self.error: str | None = None
         self.target_id: str | None = None
         self._dom: Any = None
-        self.broken = False  # browser-use failed on this page: its session is not reused after the task
 
     async def attach(self, timeout: float = 10.0) -> bool:
         """Connect to the browser and focus the task's page. False (with `error`) when it cannot."""
@@ -401,17 +323,29 @@ class BrowserUseView:
         except Exception as exc:
             self.error = f"browser-use could not attach: {type(exc).__name__}: {str(exc)[:200]}"
             log.warning("%s", self.error)
-            await self.close(broken=True)
+            await self.close()
             return False
 
     async def _attach(self) -> None:
         prepare_process_env()
         await preload_browser_use()
+        from browser_use.browser.profile import BrowserProfile
         from browser_use.dom.service import DomService
 
-        self.target_id = await self.sandbox.target_id()
-        self.session = await shared_session(self.sandbox.browser)
-        await self.session.get_or_create_cdp_session(self.target_id, focus=True)
+        scratch = self.sandbox.browser.scratch / "browser-use"
+        target_id = self.target_id = await self.sandbox.target_id()
+        # headless=False + no_viewport=True: browser-use must not emulate a viewport of its own; when
+        # its CDP session ends, Chromium would drop Playwright's viewport with it.
+        profile = BrowserProfile(cdp_url=await devtools_ws_url(self.sandbox.browser), enable_default_extensions=False,
+                                 highlight_elements=False, headless=False, no_viewport=True,
+                                 downloads_path=scratch / "downloads", user_data_dir=scratch / "unused-profile",
+                                 cross_origin_iframes=False)
+        self.session = local_session_class()(browser_profile=profile)
+        await self.session.connect()
+        # connect() queues tab/focus events for the browser's first tab: let them run, then focus ours.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.session.event_bus.wait_until_idle(timeout=2.0), timeout=3.0)
+        await self.session.get_or_create_cdp_session(target_id, focus=True)
         self._dom = DomService(self.session, viewport_threshold=None, paint_order_filtering=True)
 
     @property
@@ -472,13 +406,26 @@ class BrowserUseView:
         el = ActorElement(self.session, ref.backend_node_id, session_id=ref.session_id)
         await asyncio.wait_for(el.fill(text), timeout=timeout)
 
-    async def close(self, *, broken: bool = False) -> None:
-        """Let go of the task's page. The browser's session stays connected for the next task, unless
-        it is `broken` (it failed to attach or answer), when it is dropped and the next task connects
-        afresh."""
-        self.session, self._dom = None, None
-        if broken or self.broken:
-            await drop_shared_session(self.sandbox.browser)
+    async def close(self) -> None:
+        """Disconnect (the browser stays up). Bounded: a hung page cannot hold this.
+
+        `BrowserSession.stop()` keeps a CDP connection open when the profile says keep_alive (the
+        default for a cdp_url), so the session is reset directly: its WebSocket closes and nothing
+        of it outlives the task.
+        """
+        session, self.session, self._dom = self.session, None, None
+        if session is None:
+            return
+        try:
+            await asyncio.wait_for(session.reset(), timeout=5)
+        except Exception as exc:
+            log.debug("browser-use reset: %s", exc)
+            client = getattr(session, "_cdp_client_root", None)
+            if client is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(client.stop(), timeout=2)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(session.event_bus.stop(clear=True, timeout=1), timeout=2)
 
 
 # ---------------------------------------------------------------- Playwright-side scan (fallback)
@@ -638,17 +585,14 @@ class Perception:
                 return Perceived(elements, refs, listing, "browser-use", time.monotonic() - start, notes,
                                  anchor_source=anchors)
             except TimeoutError:
-                self.view.broken = True
                 self.sandbox.check()
                 if not await self.sandbox.responsive(timeout=3.0):
                     self.sandbox.log.hung = self.sandbox.log.hung or "perception: the page stopped responding"
                     raise PageHung("reading the page's elements: the page stopped responding") from None
                 notes.append(f"browser-use gave no element list within {timeout:.0f}s")
             except (PageHung, PageCrashed):
-                self.view.broken = True
                 raise
             except Exception as exc:
-                self.view.broken = True
                 self.sandbox.check()
                 notes.append(f"browser-use failed: {type(exc).__name__}: {str(exc)[:200]}")
         remaining = max(2.0, timeout - (time.monotonic() - start))

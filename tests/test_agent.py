@@ -441,30 +441,3 @@ def test_page_state_reads_the_text_shown_in_the_viewport(tmp_path: Path):
     after = result.steps[0].after
     assert after is not None and "Below the fold text" in after.screen_text and "Fixed header text" in after.screen_text
     assert "Shown heading" not in after.screen_text
-
-
-def test_one_browser_use_session_serves_every_task_of_a_browser(tmp_path: Path):
-    """Connecting browser-use costs ~125 ms; a browser's tasks share one session, each attaching it to its
-    own page, and the session is disconnected before Chromium closes."""
-    from iwrbench import perception
-
-    page = write_page(tmp_path / "p", "<button onclick=\"this.textContent='Done'\">Go</button>")
-    task = replay_task_of(tmp_path / "t", [click("Click the 'Go' button")], task_id="share")
-
-    async def go():
-        b = await Browser.launch(name="share-test")
-        try:
-            first = await _replay(b, task, page, tmp_path / "o1")
-            session = await perception.shared_session(b)
-            second = await _replay(b, task, page, tmp_path / "o2")
-            again = await perception.shared_session(b)
-        finally:
-            await b.close()
-        return first, second, session, again, b in perception._SESSIONS
-
-    first, second, session, again, still_kept = run(go())
-    assert session is again
-    for result in (first, second):
-        assert _executed(result) == [True]
-        assert result.steps[0].record.locator.perception == "browser-use"
-    assert not still_kept and session._cdp_client_root is None  # reset before Chromium closed
