@@ -100,6 +100,18 @@ class BrowserDied(InfrastructureError):
 _BU_DIR: Path | None = None
 
 
+class AbandonedTaskFilter(logging.Filter):
+    """browser-use runs the parts of its DOM snapshot as fire-and-forget tasks that log their own
+    failures with a traceback. When a look is abandoned (it was started ahead for an action that will
+    not run, or its task hit its hard timeout), those parts fail once the session closes: noise, as
+    the look's outcome no longer matters. They are dropped unless browser-use logs at DEBUG (-vv)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if str(record.msg).startswith("Exception in background task"):
+            return logging.getLogger("browser_use").isEnabledFor(logging.DEBUG)
+        return True
+
+
 def prepare_process_env() -> Path:
     """Settings browser-use reads from the environment, set before it is imported.
 
@@ -121,6 +133,9 @@ def prepare_process_env() -> Path:
         lg = logging.getLogger(name)
         if lg.level == logging.NOTSET:
             lg.setLevel(logging.ERROR)  # its teardown warnings are noise; our steps record failures
+    tasks_log = logging.getLogger("browser_use.utils")
+    if not any(isinstance(f, AbandonedTaskFilter) for f in tasks_log.filters):
+        tasks_log.addFilter(AbandonedTaskFilter())
     return _BU_DIR
 
 

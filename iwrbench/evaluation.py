@@ -213,6 +213,14 @@ class TaskEvaluator:
         return rec
 
 
+@dataclass
+class Replayed:
+    """A task replayed, its steps' judging under way."""
+
+    replay: ReplayResult
+    early: StepJudging
+
+
 class StepJudging:
     """Steps judged and scored while the replay goes on. Each step's job is a task started in replay
     order (the offline judge notes each step's state before its first await, so it sees them in order);
@@ -291,8 +299,8 @@ async def run_evaluation(tasks: list[Task], result: Path, model: str, settings: 
         if progress:
             progress(outcome)
 
-    async def one_task(browser, task: Task) -> EvalRecord:
-        t0 = time.monotonic()
+    async def replay_one(browser, task: Task) -> EvalRecord | Replayed:
+        """Replay a task (its steps judged as they are captured), or the record of why it cannot be."""
         problem = data_problem(task)
         if problem:
             return error_record(task, model, settings, "data", problem)
@@ -309,46 +317,80 @@ async def run_evaluation(tasks: list[Task], result: Path, model: str, settings: 
         try:
             replay = await replay_task(browser, task, page_dir, out_dir, locator=locator, on_step=early,
                                        step_timeout=settings.step_timeout, load_timeout=settings.load_timeout)
-            rec = await evaluator.evaluate(task, model, replay, early)
-        finally:
+        except BaseException:
             early.cancel()  # a hard timeout or a crash: judging this task's steps stops with it
-        rec.seconds = round(time.monotonic() - t0, 3)
-        return rec
+            raise
+        return Replayed(replay, early)
+
+    def failed(task: Task, exc: BaseException, cap: float) -> EvalRecord:
+        """The record of a task whose replay or judging broke: an infrastructure error, never a score."""
+        if isinstance(exc, TimeoutError):
+            return error_record(task, model, settings, "infrastructure",
+                                f"task exceeded its hard timeout of {cap:.0f}s")
+        if isinstance(exc, InfrastructureError):  # a known fault (Chromium died): one line
+            log.warning("task %s: %s", task.id, exc)
+        else:  # a harness bug: the traceback is what a fix needs
+            log.error("task %s: evaluation crashed", task.id, exc_info=exc)
+        return error_record(task, model, settings, "infrastructure",
+                            f"evaluation crashed: {type(exc).__name__}: {exc}"[:500])
+
+    async def judge_one(task: Task, replayed: Replayed, t0: float, cap: float) -> None:
+        """Finish judging a replayed task and write its eval.json, within what is left of its hard cap."""
+        try:
+            rec = await asyncio.wait_for(evaluator.evaluate(task, model, replayed.replay, replayed.early),
+                                         timeout=max(0.001, t0 + cap - time.monotonic()))
+            rec.seconds = round(time.monotonic() - t0, 3)
+        except Exception as exc:  # one task's failure must not end the run
+            rec = failed(task, exc, cap)
+        finally:
+            replayed.early.cancel()
+        finish(task, rec)
 
     async def worker(n: int) -> None:
+        """Replays tasks one after another in its own Chromium. A task's judging ends while the next
+        task replays (at most one task judging behind), so the browser never waits for the OCR."""
         browser = None
+        behind: asyncio.Task[None] | None = None
         try:
             while not queue.empty():
                 task = queue.get_nowait()
+                t0, cap = time.monotonic(), settings.task_cap(task)
                 try:
                     if browser is None or not browser.is_alive():
                         if browser is not None:
                             await browser.close()
                         browser = await Browser.launch(name=f"worker{n}")
-                    rec = await asyncio.wait_for(one_task(browser, task), timeout=settings.task_cap(task))
-                except TimeoutError:
-                    rec = error_record(task, model, settings, "infrastructure",
-                                       f"task exceeded its hard timeout of {settings.task_cap(task):.0f}s")
-                    browser = await _discard(browser)
+                    got = await asyncio.wait_for(replay_one(browser, task), timeout=cap)
                 except Exception as exc:  # one task's crash must not end the run
-                    if isinstance(exc, InfrastructureError):  # a known fault (Chromium died): one line
-                        log.warning("task %s: %s", task.id, exc)
-                    else:  # a harness bug: the traceback is what a fix needs
-                        log.exception("task %s: evaluation crashed", task.id)
-                    rec = error_record(task, model, settings, "infrastructure",
-                                       f"evaluation crashed: {type(exc).__name__}: {exc}"[:500])
+                    finish(task, failed(task, exc, cap))
                     browser = await _discard(browser)
-                finish(task, rec)
+                    continue
+                if isinstance(got, EvalRecord):
+                    got.seconds = round(time.monotonic() - t0, 3)
+                    finish(task, got)
+                    continue
+                if behind is not None:
+                    await behind
+                behind = asyncio.ensure_future(judge_one(task, got, t0, cap))
         finally:
             await _discard(browser)
+            if behind is not None:
+                await behind
 
-    # browser-use's first import (~0.5-1.5 s) runs in a thread while Chromium starts, not in the first task.
-    preload = asyncio.ensure_future(preload_browser_use())
+    async def preload() -> None:
+        """browser-use's first import (~0.5-1.5 s) runs in a thread while Chromium starts, not in the first
+        task; then the OCR engine loads on its own thread, not when the first picture needs reading."""
+        try:
+            await preload_browser_use()
+        finally:
+            parts.warm_up(visual=settings.visual)
+
+    preload_job = asyncio.ensure_future(preload())
     try:
         await asyncio.gather(*(worker(i) for i in range(min(settings.workers, len(todo)))))
     finally:
         with contextlib.suppress(Exception):  # a failed import shows where it is used: browser-use's attach
-            await preload
+            await preload_job
         await parts.aclose()
     summary.seconds = time.monotonic() - started
     return summary

@@ -441,3 +441,59 @@ def test_page_state_reads_the_text_shown_in_the_viewport(tmp_path: Path):
     after = result.steps[0].after
     assert after is not None and "Below the fold text" in after.screen_text and "Fixed header text" in after.screen_text
     assert "Shown heading" not in after.screen_text
+
+
+REVEAL = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>Reveal</title></head><body>
+<button onclick="document.getElementById('go').hidden = false">Show</button>
+<button id="go" hidden onclick="document.getElementById('out').textContent = 'Went'">Go</button>
+<p id="out"></p><input aria-label="Search"></body></html>"""
+
+
+def test_the_next_action_is_perceived_while_the_screenshot_is_taken(tmp_path: Path, monkeypatch):
+    """The element list for action k+1 is read while step k's screenshot is taken, from the page as
+    action k left it ('Go' exists only after 'Show'); a look started for an action that then cannot
+    run (no key named) is dropped, and the replay ends normally."""
+    import time
+
+    from iwrbench.browser import PageSandbox
+    from iwrbench.perception import Perception
+
+    events: list[tuple[str, float]] = []
+    real_shot, real_look = PageSandbox.screenshot, Perception.look
+
+    async def shot(self, path=None):
+        events.append(("shot", time.monotonic()))
+        try:
+            return await real_shot(self, path)
+        finally:
+            events.append(("shot-end", time.monotonic()))
+
+    async def look(self, *args, **kwargs):
+        events.append(("look", time.monotonic()))
+        try:
+            return await real_look(self, *args, **kwargs)
+        finally:
+            events.append(("look-end", time.monotonic()))
+
+    monkeypatch.setattr(PageSandbox, "screenshot", shot)
+    monkeypatch.setattr(Perception, "look", look)
+    task = replay_task_of(tmp_path / "t", [click("Click the 'Show' button"), click("Click the 'Go' button"),
+                                           press("Press in the 'Search' field")])
+    page = write_page(tmp_path / "p", REVEAL)
+
+    async def go():
+        async with Browser.launch(name="ahead-test") as b:
+            return await _replay(b, task, page, tmp_path / "out")
+
+    r = run(go())
+    assert r.error is None
+    assert _executed(r) == [True, True, False]
+    assert "Went" in r.steps[1].after.text
+    assert "no key named" in (r.steps[2].record.error or "")
+    assert "perceive_ahead" in r.steps[0].record.timings and "perceive_ahead" in r.steps[1].record.timings
+    # Each look starts while a screenshot is being taken (initial state, step 1, step 2), never after it.
+    kinds = [k for k, _ in events]
+    assert kinds.count("look") == 3
+    for i, kind in enumerate(kinds):
+        if kind == "look":
+            assert kinds[i - 1] == "shot", kinds

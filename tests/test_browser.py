@@ -216,3 +216,29 @@ def test_browser_use_keeps_the_viewport_and_lets_go(tmp_path: Path):
                 await sb.close()
 
     run(go())
+
+
+def test_abandoned_browser_use_tasks_print_no_traceback(caplog):
+    """A look abandoned mid-flight leaves browser-use's snapshot tasks to fail when the session closes;
+    they log a traceback each. Those records are dropped unless browser-use logs at DEBUG (-vv);
+    browser-use's other records pass."""
+    import logging
+
+    from iwrbench.browser import prepare_process_env
+
+    prepare_process_env()
+    tasks_log = logging.getLogger("browser_use.utils")
+
+    def emit() -> list[str]:
+        caplog.clear()
+        try:
+            raise RuntimeError("Client is not started. Call start() first")
+        except RuntimeError as exc:
+            tasks_log.error("Exception in background task [get_snapshot]: RuntimeError: %s", exc, exc_info=exc)
+        tasks_log.error("a browser-use error of another kind")
+        return [r.getMessage()[:30].strip() for r in caplog.records]
+
+    with caplog.at_level(logging.WARNING, logger="browser_use"):
+        assert emit() == ["a browser-use error of another"]
+    with caplog.at_level(logging.DEBUG, logger="browser_use"):
+        assert emit() == ["Exception in background task [", "a browser-use error of another"]

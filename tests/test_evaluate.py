@@ -175,3 +175,84 @@ def test_steps_are_judged_while_the_replay_goes_on(tmp_path: Path, monkeypatch):
     assert sorted(seen) == [a.index for a in task.actions]
     assert last not in seen[1], seen[1]
     assert {s["assertion"]["verdict"] for s in eval_json(result, "5", "builtin/oracle")["steps"]} == {"pass"}
+
+
+def _watch_judge(monkeypatch, judge):
+    """Replace the offline judge built by evaluate with `judge(inner, task, step)`."""
+    from iwrbench import evaluation_parts
+
+    real_build = evaluation_parts.build_parts
+
+    class Wrapped:
+        def __init__(self, inner):
+            self.inner, self.source = inner, inner.source
+
+        async def judge(self, task, step):
+            return await judge(self.inner, task, step)
+
+    def build(settings):
+        parts = real_build(settings)
+        parts.assertion_judge = Wrapped(parts.assertion_judge)
+        return parts
+
+    monkeypatch.setattr(evaluation_parts, "build_parts", build)
+
+
+def test_a_tasks_judging_ends_while_the_next_task_replays(tmp_path: Path, monkeypatch):
+    """The worker hands a replayed task's judging off and opens the next page: while the first task's
+    last step is still being judged, the second task's initial screenshot appears."""
+    import asyncio
+
+    from iwrbench.evaluation import run_evaluation
+
+    result = tmp_path / "out"
+    gen = run("generate.py", "--model", "builtin/oracle", "--result", str(result), "--task", "5,7", "-q")
+    assert gen.returncode == 0, gen.stderr
+    tasks = {t.id: t for t in load_tasks(ROOT / "data" / "sample.jsonl") if t.id in ("5", "7")}
+    second_started: list[bool] = []
+
+    async def judge(inner, task, step):
+        if task.id == "5" and step.record.index == len(task.actions):
+            shot = layout.eval_dir(result, "7", "builtin/oracle", None) / "step_0.png"
+            for _ in range(150):  # up to 15 s: far longer than task 7's page takes to open
+                if shot.is_file():
+                    break
+                await asyncio.sleep(0.1)
+            second_started.append(shot.is_file())
+        return await inner.judge(task, step)
+
+    _watch_judge(monkeypatch, judge)
+    summary = asyncio.run(run_evaluation([tasks["5"], tasks["7"]], result, "builtin/oracle",
+                                         EvalSettings(workers=1, visual=False)))
+    assert sorted((o.task_id, o.status) for o in summary.outcomes) == [("5", "scored"), ("7", "scored")]
+    assert second_started == [True]
+    for tid in ("5", "7"):
+        assert {s["assertion"]["verdict"] for s in eval_json(result, tid, "builtin/oracle")["steps"]} == {"pass"}
+
+
+def test_judging_past_the_hard_timeout_is_an_error_and_the_run_goes_on(tmp_path: Path, monkeypatch):
+    """The hard cap covers a task's judging too, even when it runs beside the next task's replay:
+    the task is an infrastructure error (retried on rerun), and the next task is scored."""
+    import asyncio
+
+    from iwrbench.evaluation import run_evaluation
+
+    result = tmp_path / "out"
+    gen = run("generate.py", "--model", "builtin/oracle", "--result", str(result), "--task", "5,7", "-q")
+    assert gen.returncode == 0, gen.stderr
+    tasks = {t.id: t for t in load_tasks(ROOT / "data" / "sample.jsonl") if t.id in ("5", "7")}
+
+    async def judge(inner, task, step):
+        if task.id == "5" and step.record.index == len(task.actions):
+            await asyncio.sleep(120)  # a judge that never answers
+        return await inner.judge(task, step)
+
+    _watch_judge(monkeypatch, judge)
+    summary = asyncio.run(run_evaluation([tasks["5"], tasks["7"]], result, "builtin/oracle",
+                                         EvalSettings(workers=1, visual=False, task_timeout=12)))
+    outcomes = {o.task_id: o for o in summary.outcomes}
+    assert outcomes["7"].status == "scored"
+    assert outcomes["5"].status == "error" and "hard timeout of 12s" in outcomes["5"].message
+    rec = eval_json(result, "5", "builtin/oracle")
+    assert rec["status"] == "error" and rec["error_kind"] == "infrastructure"
+    assert not is_finished(layout.eval_path(result, "5", "builtin/oracle", None), force=False)

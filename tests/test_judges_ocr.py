@@ -67,3 +67,54 @@ def test_async_reads_share_one_computation(tmp_path, ocr_cache):
     cache.close()
     assert len({r.text for r in results}) == 1
     assert cache.misses == 1
+
+
+def test_warm_up_loads_the_engine_on_the_ocr_thread(tmp_path):
+    """The engine loads in the background on the cache's OCR thread, before any picture needs it; a
+    failure to load is only reported by the first read that needs the engine."""
+    import threading
+
+    from iwrbench.judges.ocr import OcrEngine
+
+    loaded_on: list[str] = []
+
+    class Noting(OcrEngine):
+        def _load(self):
+            if self._engine is None:
+                loaded_on.append(threading.current_thread().name)
+            return super()._load()
+
+    engine = Noting()
+    cache = OcrCache(tmp_path / "cache", engine=engine, disk=False)
+    cache.warm_up().result(timeout=120)
+    assert engine._engine is not None and loaded_on == [loaded_on[0]]
+    assert loaded_on[0].startswith("iwrbench-ocr")
+    assert "Colour" in asyncio.run(cache.aread(text_png(tmp_path / "a.png", ["Colour and light"]))).text
+    assert len(loaded_on) == 1  # not loaded again
+    cache.close()
+
+    class Broken(OcrEngine):
+        def _load(self):
+            raise OcrError("rapidocr is not installed (test)")
+
+    broken = OcrCache(tmp_path / "cache2", engine=Broken(), disk=False)
+    assert broken.warm_up().result(timeout=10) is None
+    with pytest.raises(OcrError, match="not installed"):
+        asyncio.run(broken.aread(text_png(tmp_path / "b.png", ["Another picture"])))
+    broken.close()
+
+
+@pytest.mark.parametrize(("offline", "visual", "warmed"), [(True, False, True), (False, True, True),
+                                                           (False, False, False)])
+def test_evaluation_warms_the_ocr_only_when_it_will_read_screenshots(offline, visual, warmed):
+    """The offline judge may OCR screenshots and visual scoring does; an LLM judge without visual
+    scoring never does, so its run does not pay for loading the engine."""
+    from types import SimpleNamespace
+
+    from iwrbench.evaluation_parts import EvalParts
+
+    calls: list[str] = []
+    ocr = SimpleNamespace(warm_up=lambda: calls.append("warm"))
+    judge = SimpleNamespace(ocr=ocr) if offline else SimpleNamespace()
+    EvalParts(locator=None, assertion_judge=judge, visual_scorer=SimpleNamespace(ocr=ocr)).warm_up(visual=visual)
+    assert calls == (["warm"] if warmed else [])

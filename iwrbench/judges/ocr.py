@@ -321,8 +321,7 @@ class OcrCache:
         if hit is not None:
             self.hits += 1
             return hit
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="iwrbench-ocr")
+        executor = self._ocr_thread()
         # Pending is checked before memory: a finished computation is remembered before it leaves
         # `_pending`, so one of the two always sees it.
         fut = self._pending.get(key)
@@ -332,7 +331,7 @@ class OcrCache:
             if hit is not None:
                 self.hits += 1
                 return hit
-            fut = self._executor.submit(self._compute, key, file_key, image)
+            fut = executor.submit(self._compute, key, file_key, image)
             self._pending[key] = fut
             fut.add_done_callback(lambda _f, k=key: self._pending.pop(k, None))
         else:
@@ -344,6 +343,22 @@ class OcrCache:
         if joined:  # this file may differ in bytes from the one computed: let it find the entry too
             await asyncio.to_thread(self._link, file_key, key, result)
         return result
+
+    def _ocr_thread(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="iwrbench-ocr")
+        return self._executor
+
+    def warm_up(self) -> Future:
+        """Load the engine on the OCR thread now, so the first picture that needs OCR does not wait for
+        it (~1 s, most of it rapidocr's import parsing its model tables). A failure is only logged here:
+        the first read reports it where it matters."""
+        def load() -> None:
+            try:
+                self.engine._load()
+            except Exception as exc:
+                log.debug("OCR warm-up: %s", exc)
+        return self._ocr_thread().submit(load)
 
     def close(self) -> None:
         if self._executor is not None:
