@@ -460,8 +460,9 @@ class Replayer:
             future = self._ahead[1]
             self._ahead = None
             future.cancel()
-            with contextlib.suppress(BaseException):  # its outcome no longer matters
-                await future
+            await asyncio.wait([future])  # a cancellation of this task itself still propagates
+            if not future.cancelled():
+                future.exception()  # its outcome no longer matters; read, so asyncio does not report it
 
     def _stop_all(self, result: ReplayResult, reason: str, initial: PageState) -> None:
         result.initial = initial

@@ -372,10 +372,16 @@ async def run_evaluation(tasks: list[Task], result: Path, model: str, settings: 
                 if behind is not None:
                     await behind
                 behind = asyncio.ensure_future(judge_one(task, got, t0, cap))
+        except asyncio.CancelledError:  # interrupted: the judging behind stops too; its task is redone on rerun
+            if behind is not None:
+                behind.cancel()
+            raise
         finally:
             await _discard(browser)
             if behind is not None:
-                await behind
+                await asyncio.wait([behind])
+                if not behind.cancelled() and behind.exception() is not None:
+                    raise behind.exception()  # writing its eval.json failed: as if this worker had written it
 
     async def preload() -> None:
         """browser-use's first import (~0.5-1.5 s) runs in a thread while Chromium starts, not in the first
