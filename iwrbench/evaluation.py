@@ -383,15 +383,9 @@ async def run_evaluation(tasks: list[Task], result: Path, model: str, settings: 
                 if not behind.cancelled() and behind.exception() is not None:
                     raise behind.exception()  # writing its eval.json failed: as if this worker had written it
 
-    async def preload() -> None:
-        """browser-use's first import (~0.5-1.5 s) runs in a thread while Chromium starts, not in the first
-        task; then the OCR engine loads on its own thread, not when the first picture needs reading."""
-        try:
-            await preload_browser_use()
-        finally:
-            parts.warm_up(visual=settings.visual)
-
-    preload_job = asyncio.ensure_future(preload())
+    # browser-use's first import (~0.5-1.5 s) runs in a thread while Chromium starts, not in the first task.
+    # (Loading the OCR engine the same way was measured to slow runs: see docs/performance.md.)
+    preload_job = asyncio.ensure_future(preload_browser_use())
     try:
         await asyncio.gather(*(worker(i) for i in range(min(settings.workers, len(todo)))))
     finally:

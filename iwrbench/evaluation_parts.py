@@ -22,14 +22,6 @@ class EvalParts:
     visual_scorer: Any
     judge_model: Any = None
 
-    def warm_up(self, *, visual: bool) -> None:
-        """Start loading the OCR engine in the background when this run will read screenshots: the
-        offline judge may (when the page's text does not settle a step), visual scoring does."""
-        ocr = getattr(self.assertion_judge, "ocr", None) or (getattr(self.visual_scorer, "ocr", None)
-                                                              if visual else None)
-        if ocr is not None:
-            ocr.warm_up()
-
     async def aclose(self) -> None:
         if self.judge_model is not None and hasattr(self.judge_model, "aclose"):
             await self.judge_model.aclose()

@@ -349,17 +349,6 @@ class OcrCache:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="iwrbench-ocr")
         return self._executor
 
-    def warm_up(self) -> Future:
-        """Load the engine on the OCR thread now, so the first picture that needs OCR does not wait for
-        it (~1 s, most of it rapidocr's import parsing its model tables). A failure is only logged here:
-        the first read reports it where it matters."""
-        def load() -> None:
-            try:
-                self.engine._load()
-            except Exception as exc:
-                log.debug("OCR warm-up: %s", exc)
-        return self._ocr_thread().submit(load)
-
     def close(self) -> None:
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
