@@ -9,6 +9,7 @@ them with its defaults. A script's flags are read from its --help, so a script t
     replay.py           its defaults (median of 3)   / --repeat 1 --no-visual-on (read from its --help)
     visual.py           8 pairs, median of 3         / 3 pairs, 1 run
     rerun.py            median of 5 reruns           / median of 3
+    llm_judge.py        judge latency 0.5 s, median of 3 / 1 run
 
     python bench/all.py            # full
     python bench/all.py --quick    # a few minutes
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import time
@@ -29,13 +31,14 @@ from typing import Any
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 RESULTS = BENCH / "results"
-ORDER = ("frame_sampling", "replay", "visual", "rerun")
-FULL: dict[str, list[str]] = {"frame_sampling": [], "replay": [], "visual": [], "rerun": []}
+ORDER = ("frame_sampling", "replay", "visual", "rerun", "llm_judge")
+FULL: dict[str, list[str]] = {"frame_sampling": [], "replay": [], "visual": [], "rerun": [], "llm_judge": []}
 QUICK: dict[str, list[str]] = {
     "frame_sampling": ["--seconds", "20", "--repeat", "1"],
     "replay": [],  # decided from its --help, see quick_args
     "visual": ["--pairs", "3", "--repeat", "1"],
     "rerun": ["--repeat", "3"],
+    "llm_judge": ["--repeat", "1"],
 }
 
 
@@ -134,6 +137,9 @@ def headlines(outcome: Outcome) -> list[str]:
                 out.append(f"[{'met' if t.get('met') else 'NOT MET'}] {t.get('target')}: {t.get('figure')}")
         if out:
             return out
+    if outcome.name == "llm_judge" and isinstance(data.get("runs"), dict):
+        return [f"{label}: wall {statistics.median(r['wall_s'] for r in rs):.1f} s with a judge answering in "
+                f"{data.get('latency_s')} s" for label, rs in data["runs"].items() if rs]
     # A script this runner does not know (or a format it does not recognise): its scalar figures.
     flat = [f"{k}: {v}" for k, v in data.items() if isinstance(v, int | float | str) and k != "bench"]
     return flat[:12] or [f"figures in {outcome.json}"]
