@@ -205,6 +205,14 @@ def looks_first(action: Action, before: PageState) -> bool:
     return False
 
 
+async def _cancel_look(look: asyncio.Future[Perceived]) -> None:
+    """Cancel a look whose element list is no longer wanted and wait until it has stopped."""
+    look.cancel()
+    await asyncio.wait([look])  # a cancellation of the caller's own task still propagates
+    if not look.cancelled():
+        look.exception()  # its outcome no longer matters; read, so asyncio does not report it
+
+
 class NotPerformed(Exception):
     """The action could not be performed on this page (the page's shortcoming, recorded as such)."""
 
@@ -456,13 +464,9 @@ class Replayer:
 
     async def _drop_ahead(self) -> None:
         """Cancel a look started for an action that will not run (the replay stopped or ended)."""
-        if self._ahead is not None:
-            future = self._ahead[1]
-            self._ahead = None
-            future.cancel()
-            await asyncio.wait([future])  # a cancellation of this task itself still propagates
-            if not future.cancelled():
-                future.exception()  # its outcome no longer matters; read, so asyncio does not report it
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            await _cancel_look(ahead[1])
 
     def _stop_all(self, result: ReplayResult, reason: str, initial: PageState) -> None:
         result.initial = initial
@@ -531,8 +535,7 @@ class Replayer:
             timings["perceive_ahead"] = seen.seconds
         else:
             if ahead is not None:
-                self._ahead = ahead
-                await self._drop_ahead()
+                await _cancel_look(ahead[1])
             seen = await self._perceive(action, before)
         timings["perceive"] = time.monotonic() - t
         return seen

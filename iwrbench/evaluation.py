@@ -385,12 +385,12 @@ async def run_evaluation(tasks: list[Task], result: Path, model: str, settings: 
 
     # browser-use's first import (~0.5-1.5 s) runs in a thread while Chromium starts, not in the first task.
     # (Loading the OCR engine the same way was measured to slow runs: see docs/performance.md.)
-    preload_job = asyncio.ensure_future(preload_browser_use())
+    preload = asyncio.ensure_future(preload_browser_use())
     try:
         await asyncio.gather(*(worker(i) for i in range(min(settings.workers, len(todo)))))
     finally:
         with contextlib.suppress(Exception):  # a failed import shows where it is used: browser-use's attach
-            await preload_job
+            await preload
         await parts.aclose()
     summary.seconds = time.monotonic() - started
     return summary

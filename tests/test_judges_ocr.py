@@ -67,4 +67,3 @@ def test_async_reads_share_one_computation(tmp_path, ocr_cache):
     cache.close()
     assert len({r.text for r in results}) == 1
     assert cache.misses == 1
-

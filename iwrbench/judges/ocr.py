@@ -321,7 +321,8 @@ class OcrCache:
         if hit is not None:
             self.hits += 1
             return hit
-        executor = self._ocr_thread()
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="iwrbench-ocr")
         # Pending is checked before memory: a finished computation is remembered before it leaves
         # `_pending`, so one of the two always sees it.
         fut = self._pending.get(key)
@@ -331,7 +332,7 @@ class OcrCache:
             if hit is not None:
                 self.hits += 1
                 return hit
-            fut = executor.submit(self._compute, key, file_key, image)
+            fut = self._executor.submit(self._compute, key, file_key, image)
             self._pending[key] = fut
             fut.add_done_callback(lambda _f, k=key: self._pending.pop(k, None))
         else:
@@ -343,11 +344,6 @@ class OcrCache:
         if joined:  # this file may differ in bytes from the one computed: let it find the entry too
             await asyncio.to_thread(self._link, file_key, key, result)
         return result
-
-    def _ocr_thread(self) -> ThreadPoolExecutor:
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="iwrbench-ocr")
-        return self._executor
 
     def close(self) -> None:
         if self._executor is not None:
