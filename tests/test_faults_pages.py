@@ -36,10 +36,12 @@ INC = "document.getElementById('c').textContent = +document.getElementById('c').
 PAGES = {
     # A normal page, evaluated in the same run: it must be unharmed by its neighbours.
     "normal": HEAD.format(t="Normal") + COUNTER + f"<button onclick=\"{INC}\">Add</button></body></html>",
-    # Allocates without end on click: the renderer dies (V8 heap cap), the task goes on without it.
+    # Allocates without end on click, in the click handler itself: the renderer dies at the V8 heap cap
+    # during the first step, and the task goes on without it. (Allocating from a timer instead raced
+    # the replay: a fast replay could finish both steps before the renderer died.)
     "memory": HEAD.format(t="Memory") + COUNTER + """<button onclick="grow()">Add</button><script>
-      function grow() { window.keep = []; setInterval(() => { for (let i = 0; i < 20; i++)
-        keep.push(new Array(1e6).fill(Math.random())); }, 1); }</script></body></html>""",
+      function grow() { window.keep = []; for (;;) keep.push(new Array(1e6).fill(Math.random())); }
+      </script></body></html>""",
     # The element under the pointer removes itself as the pointer arrives.
     "vanish": HEAD.format(t="Vanish") + COUNTER
     + f"<button onpointerover=\"this.remove()\" onmouseover=\"this.remove()\" onclick=\"{INC}\">Add</button>"
@@ -128,7 +130,8 @@ def test_hostile_generated_pages_cost_their_own_task_only(tmp_path, fake_llm):
     assert normal["sandbox"]["blocked_requests"] == 0 and not normal["sandbox"]["crashed"]
 
     memory = recs["memory"]  # dies at the heap cap (crashed), or stops answering while it collects (hung)
-    assert (memory["sandbox"]["crashed"] or memory["sandbox"]["hung"]) and memory["scores"]["IFS"] == 0.0
+    assert (memory["sandbox"]["crashed"] or memory["sandbox"]["hung"]) and memory["scores"]["IFS"] == 0.0, \
+        (memory["sandbox"], memory["scores"], memory["steps"])
     assert any(w in (s["error"] or "") for s in memory["steps"] for w in ("crash", "hung", "respond")), memory["steps"]
 
     for name in ("vanish", "dodge"):  # the click never reaches the button: the page's failure, not an error
