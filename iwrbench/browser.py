@@ -54,28 +54,52 @@ LAUNCH_ARGS = [
     "--js-flags=--max-old-space-size=1024",
 ]
 # Deterministic Math.random (xorshift32), so pages that draw random content render the same every run.
+# requestAnimationFrame keeps count of the page's pending callbacks (window.__iwrRaf, not enumerable),
+# so settling can tell whether one frame is enough: see SETTLE_SCRIPT.
 INIT_SCRIPT = """
 (() => {
   let s = 20250314 >>> 0;
   const rnd = function () { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s / 4294967296; };
   try { Object.defineProperty(Math, 'random', { value: rnd, writable: true, configurable: true }); } catch (e) {}
+  try {
+    const raf = window.requestAnimationFrame, caf = window.cancelAnimationFrame;
+    if (typeof raf !== 'function' || typeof caf !== 'function') return;
+    const pending = new Set();
+    const request = function requestAnimationFrame(cb) {
+      if (typeof cb !== 'function') return raf.call(window, cb);  // the native TypeError
+      const id = raf.call(window, function (t) { pending.delete(id); return cb.call(this, t); });
+      pending.add(id);
+      return id;
+    };
+    const cancel = function cancelAnimationFrame(id) { pending.delete(id); return caf.call(window, id); };
+    Object.defineProperty(window, 'requestAnimationFrame', { value: request, writable: true, configurable: true });
+    Object.defineProperty(window, 'cancelAnimationFrame', { value: cancel, writable: true, configurable: true });
+    Object.defineProperty(window, '__iwrRaf', { value: Object.freeze({
+      frame: cb => raf.call(window, cb), pending: () => pending.size }) });
+  } catch (e) {}
 })();
 """
-# Two animation frames, then wait for finite running animations/transitions, within `cap` ms.
+# One animation frame, or two when the page asked for another frame meanwhile (Vue-style transitions
+# start from a nested requestAnimationFrame), then wait for finite running animations/transitions,
+# all within `cap` ms. Without the counter (a page that replaced it), always two frames. Our own frame
+# requests bypass the counter.
 SETTLE_SCRIPT = """
 (cap) => new Promise(resolve => {
   let finished = false;
   const done = () => { if (!finished) { finished = true; resolve(true); } };
   setTimeout(done, cap);
-  requestAnimationFrame(() => requestAnimationFrame(() => {
+  const hook = window.__iwrRaf;
+  const frame = hook ? hook.frame : (cb => requestAnimationFrame(cb));
+  const check = () => {
     let anims = [];
     try {
       anims = document.getAnimations().filter(a => a.playState === 'running' &&
         Number.isFinite(a.effect && a.effect.getComputedTiming ? a.effect.getComputedTiming().endTime : Infinity));
     } catch (e) {}
     if (!anims.length) return done();
-    Promise.all(anims.map(a => a.finished.catch(() => null))).then(() => requestAnimationFrame(done));
-  }));
+    Promise.all(anims.map(a => a.finished.catch(() => null))).then(() => frame(done));
+  };
+  frame(() => (!hook || hook.pending() > 0) ? frame(check) : check());
 })
 """
 BLANK_PAGE = b"<!DOCTYPE html><html><head><meta charset='utf-8'><title></title></head><body></body></html>"
@@ -744,11 +768,13 @@ class PageSandbox:
                                    timeout=min(2.0, self.step_timeout))
         await self.settle(cap=0.5)
 
-    async def settle(self, cap: float = 0.4, *, navigated: bool = False) -> float:
-        """Event-driven wait after an action: load (if it navigated), loopback network idle, two
-        animation frames and finite animations, all within `cap` seconds. Returns seconds waited."""
-        start = time.monotonic()
-        deadline = start + cap
+    async def settle(self, cap: float = 0.4, *, navigated: bool = False,
+                     then: tuple[str, Any] | None = None) -> Any:
+        """Event-driven wait after an action: load (if it navigated), loopback network idle, one or two
+        animation frames and finite animations, all within `cap` seconds. `then` is a page script
+        and its argument, run in the page as soon as it has settled (one round trip saved); returns
+        its result (None without it)."""
+        deadline = time.monotonic() + cap
         if navigated:
             with contextlib.suppress(Exception):
                 remain = max(0.05, deadline - time.monotonic())
@@ -757,9 +783,14 @@ class PageSandbox:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._idle.wait(), timeout=max(0.01, deadline - time.monotonic()))
         remain_ms = max(30.0, (deadline - time.monotonic()) * 1000)
-        await self.evaluate(SETTLE_SCRIPT, remain_ms, timeout=remain_ms / 1000 + self.step_timeout / 2,
-                            what="waiting for the page to settle")
-        return time.monotonic() - start
+        timeout = remain_ms / 1000 + self.step_timeout / 2
+        if then is None:
+            await self.evaluate(SETTLE_SCRIPT, remain_ms, timeout=timeout, what="waiting for the page to settle")
+            return None
+        script, arg = then
+        both = f"async ([cap, arg]) => {{ await ({SETTLE_SCRIPT.strip()})(cap); return ({script.strip()})(arg); }}"
+        return await self.evaluate(both, [remain_ms, arg], timeout=timeout,
+                                   what="waiting for the page to settle and reading it")
 
     async def screenshot(self, path: Path | None = None) -> bytes:
         """Viewport PNG at the task's resolution (written atomically when `path` is given)."""

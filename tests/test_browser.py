@@ -242,3 +242,67 @@ def test_abandoned_browser_use_tasks_print_no_traceback(caplog):
         assert emit() == ["a browser-use error of another"]
     with caplog.at_level(logging.DEBUG, logger="browser_use"):
         assert emit() == ["Exception in background task [", "a browser-use error of another"]
+
+
+SETTLE_PAGE = """<style>#box{opacity:0;transition:opacity 200ms linear} #box.on{opacity:1}</style>
+<div id=box>box</div><p id=t>start</p>
+<button id=now onclick="t.textContent='now'">Now</button>
+<button id=one onclick="requestAnimationFrame(() => t.textContent='one frame')">One</button>
+<button id=vue onclick="requestAnimationFrame(() => requestAnimationFrame(() => {
+  box.classList.add('on'); t.textContent='two frames'; }))">Vue</button>"""
+
+
+@browser
+def test_settling_waits_for_what_the_action_started(tmp_path: Path):
+    """After an action, settling sees a change made at once, in the next frame, or in a nested frame
+    that starts a transition (the way Vue starts one), and waits for that transition to end."""
+    page = write_page(tmp_path / "p", SETTLE_PAGE)
+
+    async def go():
+        async with Browser.launch(name="settle-test") as b:
+            sb = await b.open_sandbox(page, 800, 600)
+            try:
+                await sb.load()
+                for button, text in (("now", "now"), ("one", "one frame"), ("vue", "two frames")):
+                    await sb.page.click(f"#{button}")
+                    await sb.settle(cap=2.0)
+                    assert await sb.evaluate("t.textContent") == text
+                assert await sb.evaluate("getComputedStyle(box).opacity") == "1"
+                # A read to run once settled comes back with it, in the same round trip.
+                await sb.page.click("#now")
+                assert await sb.settle(cap=2.0, then=("(x) => x + t.textContent", "read: ")) == "read: now"
+            finally:
+                await sb.close()
+
+    run(go())
+
+
+@browser
+def test_the_frame_counter_keeps_requestAnimationFrame_as_it_was(tmp_path: Path):
+    """The page's requestAnimationFrame is counted (so one settling frame can be enough) and behaves
+    as the native one: callbacks get a timestamp, cancelling works, a non-function is a TypeError."""
+    page = write_page(tmp_path / "p", "<p>x</p>")
+
+    async def go():
+        async with Browser.launch(name="raf-test") as b:
+            sb = await b.open_sandbox(page, 800, 600)
+            try:
+                await sb.load()
+                got = await sb.evaluate("""() => new Promise(resolve => {
+                  const out = {idle: __iwrRaf.pending()};
+                  const a = requestAnimationFrame(() => { out.cancelled_ran = true; });
+                  out.two = (requestAnimationFrame(t => {
+                    out.stamp = typeof t; out.after = __iwrRaf.pending();
+                    try { requestAnimationFrame('x'); } catch (e) { out.error = e.name; }
+                    resolve(out);
+                  }), __iwrRaf.pending());
+                  cancelAnimationFrame(a);
+                  out.one = __iwrRaf.pending();
+                  out.enumerable = Object.keys(window).includes('__iwrRaf');
+                })""")
+                assert got == {"idle": 0, "two": 2, "one": 1, "stamp": "number", "after": 0, "error": "TypeError",
+                               "enumerable": False}
+            finally:
+                await sb.close()
+
+    run(go())
