@@ -72,8 +72,10 @@ INIT_SCRIPT = """
       return id;
     };
     const cancel = function cancelAnimationFrame(id) { pending.delete(id); return caf.call(window, id); };
-    Object.defineProperty(window, 'requestAnimationFrame', { value: request, writable: true, configurable: true });
-    Object.defineProperty(window, 'cancelAnimationFrame', { value: cancel, writable: true, configurable: true });
+    for (const [name, value] of [['requestAnimationFrame', request], ['cancelAnimationFrame', cancel],
+        ['webkitRequestAnimationFrame', request], ['webkitCancelAnimationFrame', cancel]]) {
+      if (name in window) Object.defineProperty(window, name, { value, writable: true, configurable: true });
+    }
     Object.defineProperty(window, '__iwrRaf', { value: Object.freeze({
       frame: cb => raf.call(window, cb), pending: () => pending.size }) });
   } catch (e) {}

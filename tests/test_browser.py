@@ -298,9 +298,14 @@ def test_the_frame_counter_keeps_requestAnimationFrame_as_it_was(tmp_path: Path)
                   }), __iwrRaf.pending());
                   cancelAnimationFrame(a);
                   out.one = __iwrRaf.pending();
+                  const w = webkitRequestAnimationFrame(() => { out.cancelled_ran = true; });
+                  out.prefixed = __iwrRaf.pending();
+                  webkitCancelAnimationFrame(w);
+                  out.prefixed_cancelled = __iwrRaf.pending();
                   out.enumerable = Object.keys(window).includes('__iwrRaf');
                 })""")
-                assert got == {"idle": 0, "two": 2, "one": 1, "stamp": "number", "after": 0, "error": "TypeError",
+                assert got == {"idle": 0, "two": 2, "one": 1, "prefixed": 2, "prefixed_cancelled": 1,
+                               "stamp": "number", "after": 0, "error": "TypeError",
                                "enumerable": False}
             finally:
                 await sb.close()
