@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 
 import pytest
 
@@ -67,3 +68,43 @@ def test_async_reads_share_one_computation(tmp_path, ocr_cache):
     cache.close()
     assert len({r.text for r in results}) == 1
     assert cache.misses == 1
+
+
+def _niceness() -> dict[int, int]:
+    """Niceness of each of this process's threads, by native thread id (Linux /proc)."""
+    import os
+    from pathlib import Path
+
+    out: dict[int, int] = {}
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:  # the thread ended meanwhile
+            continue
+        out[int(task.name)] = int(stat[stat.rindex(")") + 2:].split()[16])  # field 19, counted after "(comm)"
+    return out
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="thread priorities are set on Linux only")
+def test_ocr_runs_behind_the_replay_at_a_lower_priority(tmp_path):
+    """The OCR thread and the onnxruntime threads it starts yield the cores to the replay; the
+    event loop's thread keeps its priority."""
+    import os
+    import threading
+
+    from iwrbench.judges.ocr import OCR_NICE
+
+    a = text_png(tmp_path / "a.png", ["Lower priority"])
+    cache = OcrCache(tmp_path / "cache", disk=False)  # a new engine: it loads on the OCR thread
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    try:
+        assert "priority" in asyncio.run(cache.aread(a)).text.lower()
+        nice = _niceness()
+        ocr_thread = next(t.native_id for t in threading.enumerate() if t.name.startswith("iwrbench-ocr"))
+    finally:
+        cache.close()
+    low = max(OCR_NICE, base)
+    assert nice[ocr_thread] == low, nice
+    # onnxruntime's pool threads, started by the OCR thread when the engine loaded there
+    assert sum(n == low for tid, n in nice.items() if tid != ocr_thread) >= cache.engine.threads - 1, nice
+    assert nice[threading.main_thread().native_id] == base == os.getpriority(os.PRIO_PROCESS, 0)
