@@ -92,7 +92,7 @@ def test_ocr_runs_behind_the_replay_at_a_lower_priority(tmp_path):
     import os
     import threading
 
-    from iwrbench.judges.ocr import OCR_NICE
+    from iwrbench.judges.behind import JUDGING_NICE
 
     a = text_png(tmp_path / "a.png", ["Lower priority"])
     cache = OcrCache(tmp_path / "cache", disk=False)  # a new engine: it loads on the OCR thread
@@ -103,8 +103,20 @@ def test_ocr_runs_behind_the_replay_at_a_lower_priority(tmp_path):
         ocr_thread = next(t.native_id for t in threading.enumerate() if t.name.startswith("iwrbench-ocr"))
     finally:
         cache.close()
-    low = max(OCR_NICE, base)
+    low = max(JUDGING_NICE, base)
     assert nice[ocr_thread] == low, nice
     # onnxruntime's pool threads, started by the OCR thread when the engine loaded there
     assert sum(n == low for tid, n in nice.items() if tid != ocr_thread) >= cache.engine.threads - 1, nice
     assert nice[threading.main_thread().native_id] == base == os.getpriority(os.PRIO_PROCESS, 0)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="thread priorities are set on Linux only")
+def test_the_judges_cpu_work_runs_at_a_lower_priority():
+    """Pixel changes and image metrics run on the judging threads, behind the replay."""
+    import os
+
+    from iwrbench.judges.behind import JUDGING_NICE, run_behind
+
+    base = os.getpriority(os.PRIO_PROCESS, 0)  # on Linux: the calling thread
+    there = asyncio.run(run_behind(os.getpriority, os.PRIO_PROCESS, 0))
+    assert there == max(JUDGING_NICE, base) and os.getpriority(os.PRIO_PROCESS, 0) == base

@@ -36,6 +36,7 @@ from pathlib import Path
 
 from iwrbench.dataset import Action, Task
 from iwrbench.judges.base import OFFLINE_SOURCE, action_of, not_executed, verdict
+from iwrbench.judges.behind import run_behind
 from iwrbench.judges.change import (
     PixelChange,
     Reproduction,
@@ -347,7 +348,7 @@ class OfflineAssertionJudge:
         if span and span[0] < action.index - 1:
             notes.append(f"compared over actions {span[0] + 1}-{action.index}: no checkpoint in between")
 
-        cand_pixels = await asyncio.to_thread(_safe_pixels, start.screenshot, after.screenshot)
+        cand_pixels = await run_behind(_safe_pixels, start.screenshot, after.screenshot)
         text_side = Side(token_change(visible_text(start), visible_text(after)), cand_pixels, visible_text(after),
                          new_lines(visible_text(start), visible_text(after)))
         ev = Evidence(action=action, gt=None, gt_span=span, text=text_side,
@@ -362,7 +363,7 @@ class OfflineAssertionJudge:
             gb, ga = task.checkpoint(span[0]), task.checkpoint(span[1])
             gt_before_text, gt_after_text = await asyncio.gather(self._read(gb), self._read(ga))
             if gt_before_text is not None and gt_after_text is not None:
-                gt_pixels = await asyncio.to_thread(_safe_pixels, gb, ga)
+                gt_pixels = await run_behind(_safe_pixels, gb, ga)
                 ev.gt = Side(token_change(gt_before_text, gt_after_text, ocr_noise=True), gt_pixels, gt_after_text)
             else:
                 notes.append("a recorded checkpoint could not be read")

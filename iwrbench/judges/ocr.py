@@ -11,9 +11,8 @@ Ground-truth checkpoints are read once per dataset; candidate screenshots are ca
 their pixels too, so identical states (a page that did not change, reruns, a reference page whose
 screenshot matches its checkpoint pixel for pixel) are never read twice. All OCR runs on
 one worker thread per process: onnxruntime already uses every core for one image, and the thread
-keeps the event loop free (onnxruntime and OpenCV release the GIL). On Linux that thread, and the
-onnxruntime threads it starts, run at a lower CPU priority (OCR_NICE): OCR is judging that runs
-behind the replay, and a replay step that waits for a core behind it takes 100-200 ms instead of ~120.
+keeps the event loop free (onnxruntime and OpenCV release the GIL). That thread, and the onnxruntime
+threads it starts, run behind the replay at a lower CPU priority (judges/behind.py).
 """
 
 from __future__ import annotations
@@ -24,7 +23,6 @@ import json
 import logging
 import os
 import re
-import sys
 import threading
 import time
 from collections import OrderedDict
@@ -36,24 +34,12 @@ from typing import Any
 import numpy as np
 
 from iwrbench.fsutil import atomic_write_text
+from iwrbench.judges.behind import lower_priority, run_behind
 
 log = logging.getLogger("iwrbench.judges.ocr")
 
 DET_MAX_SIDE = 1440
 MIN_SCORE = 0.5
-OCR_NICE = 10  # niceness of the OCR thread (Linux): it yields the cores to the replay and Chromium
-
-
-def _behind_the_replay() -> None:
-    """Initializer of the OCR thread: lower its CPU priority. onnxruntime starts its own threads
-    from this one when the engine loads here, and they inherit it. Only the calling thread changes
-    (on Linux, a thread id names one thread); elsewhere nothing changes."""
-    if sys.platform.startswith("linux"):
-        try:
-            tid = threading.get_native_id()
-            os.setpriority(os.PRIO_PROCESS, tid, max(OCR_NICE, os.getpriority(os.PRIO_PROCESS, tid)))
-        except (OSError, AttributeError) as exc:
-            log.debug("cannot lower the OCR thread's priority: %s", exc)
 # Part of every cache key: change it whenever the engine or its settings change.
 ENGINE_ID = f"rapidocr3-ppocrv6s-nocls-det{DET_MAX_SIDE}-s{MIN_SCORE}-v1"
 
@@ -331,7 +317,7 @@ class OcrCache:
         hit = self._lookup_file(file_key)
         if hit is None:
             try:
-                key, image, hit = await asyncio.to_thread(self._probe, data, file_key)
+                key, image, hit = await run_behind(self._probe, data, file_key)
             except OcrError as exc:
                 raise OcrError(f"{path}: {exc}") from None
         if hit is not None:
@@ -339,7 +325,7 @@ class OcrCache:
             return hit
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="iwrbench-ocr",
-                                                initializer=_behind_the_replay)
+                                                initializer=lower_priority)
         # Pending is checked before memory: a finished computation is remembered before it leaves
         # `_pending`, so one of the two always sees it.
         fut = self._pending.get(key)

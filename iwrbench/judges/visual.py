@@ -18,6 +18,7 @@ import threading
 from pathlib import Path
 
 from iwrbench.errors import UserError
+from iwrbench.judges.behind import run_behind
 from iwrbench.judges.image_similarity import (
     Dinov2Similarity,
     ImageMetricUnavailable,
@@ -76,11 +77,11 @@ class VisualScorer:
 
     async def _ocr_score(self, candidate: Path, gt: Path) -> float:
         cand, ref = await asyncio.gather(self.ocr.aread(candidate), self.ocr.aread(gt))
-        return await asyncio.to_thread(text_similarity, cand.text, ref.text)
+        return await run_behind(text_similarity, cand.text, ref.text)
 
     async def score(self, candidate: str | Path, gt: str | Path) -> StepVisual:
         candidate, gt = Path(candidate), Path(gt)
-        jobs = [self._ocr_score(candidate, gt), asyncio.to_thread(self._image, candidate, gt)]
+        jobs = [self._ocr_score(candidate, gt), run_behind(self._image, candidate, gt)]
         if self.rubric is not None:
             jobs.append(self.rubric.score(candidate, gt))
         results = await asyncio.gather(*jobs, return_exceptions=True)
