@@ -840,13 +840,13 @@ class PageSandbox:
             res = await self.call("hand over node", session.send("Runtime.callFunctionOn", {
                 "objectId": object_id, "functionDeclaration": put, "arguments": [{"value": key}],
                 "returnByValue": True}))
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(session.send("Runtime.releaseObject", {"objectId": object_id}), timeout=2)
         except (PageHung, PageCrashed):
             raise
         except Exception as exc:
             log.debug("hand over node %s: %s", backend_node_id, _first_line(exc))
             return None
+        finally:  # off the step's path: the next round trip need not wait for it
+            self._spawn(self._release(session, object_id))
         if not res.get("result", {}).get("value"):
             return None
         take = "(k) => { const e = globalThis[k]; try { delete globalThis[k]; } catch (x) {} return e || null; }"
@@ -864,6 +864,11 @@ class PageSandbox:
             with contextlib.suppress(Exception):
                 await handle.dispose()
         return None
+
+    @staticmethod
+    async def _release(session: Any, object_id: str) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(session.send("Runtime.releaseObject", {"objectId": object_id}), timeout=2)
 
     def info(self) -> dict[str, Any]:
         """The sandbox record for eval.json."""
