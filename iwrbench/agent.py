@@ -740,8 +740,7 @@ class Replayer:
         probe_before = await self.sandbox.evaluate(SCROLL_PROBE, list(point), what="reading scroll offsets")
         await self.sandbox.call("mouse move", self.page.mouse.move(*point))
         await self.sandbox.call("wheel", self.page.mouse.wheel(dx, dy))
-        await self.sandbox.settle(cap=SETTLE_CAP)
-        probe_after = await self.sandbox.evaluate(SCROLL_PROBE, list(point), what="reading scroll offsets")
+        probe_after = await self.sandbox.settle(cap=SETTLE_CAP, then=(SCROLL_PROBE, list(point)))
         how = "wheel"
         if probe_after == probe_before and target == "the page":
             # A page that swallows wheel events may still scroll programmatically.
