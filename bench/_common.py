@@ -143,6 +143,30 @@ def _cpu_s(pid: int) -> float | None:
         return None
 
 
+def process_kind(pid: int) -> str:
+    """What a process of the tree is, for the CPU breakdown: python, playwright-driver, or a Chromium
+    process by its --type (browser, renderer, gpu-process, utility, zygote, ...)."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return "gone"
+    # Chromium's child processes rewrite their command line into one space-joined string.
+    args = argv.replace(b"\0", b" ").decode(errors="replace").split()
+    if not args:
+        return "gone"
+    exe = Path(args[0]).name
+    if "python" in exe:
+        return "python"
+    if exe == "node" or any("playwright" in a and a.endswith("cli.js") for a in args[:3]):
+        return "playwright-driver"
+    kind = next((a.split("=", 1)[1] for a in args if a.startswith("--type=")), None)
+    if kind is not None:
+        return f"chromium {kind}"
+    if "chrom" in " ".join(args[:2]) or "headless_shell" in exe:
+        return "chromium browser"
+    return exe
+
+
 @dataclass
 class TreeMemory:
     """Peak memory and CPU time of a process and its children, sampled in a thread while it runs.
@@ -162,6 +186,7 @@ class TreeMemory:
     samples: int = 0
     _cpu: dict[int, float] = field(default_factory=dict)
     _cpu_before: dict[int, float] = field(default_factory=dict)
+    _kind: dict[int, str] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -184,6 +209,8 @@ class TreeMemory:
             cpu = _cpu_s(p)
             if cpu is not None:
                 self._cpu[p] = cpu
+                if p not in self._kind:
+                    self._kind[p] = process_kind(p)
         self.samples += 1
 
     def _run(self) -> None:
@@ -205,6 +232,15 @@ class TreeMemory:
     def cpu_s(self) -> float:
         return sum(v - self._cpu_before.get(p, 0.0) for p, v in self._cpu.items())
 
+    @property
+    def cpu_by_kind(self) -> dict[str, float]:
+        """CPU seconds per kind of process (see process_kind), largest first."""
+        out: dict[str, float] = {}
+        for p, v in self._cpu.items():
+            kind = self._kind.get(p, "gone")
+            out[kind] = out.get(kind, 0.0) + v - self._cpu_before.get(p, 0.0)
+        return {k: round(v, 2) for k, v in sorted(out.items(), key=lambda kv: -kv[1])}
+
 
 def run_measured(cmd: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None,
                  memory: bool = False, timeout: float = 3600) -> dict[str, Any]:
@@ -225,5 +261,6 @@ def run_measured(cmd: list[str], *, env: dict[str, str] | None = None, cwd: Path
     res: dict[str, Any] = {"wall_s": wall, "returncode": proc.returncode, "stdout": out, "stderr": err}
     if mem is not None:
         res.update(peak_rss_mb=round(mem.peak_rss_kb / 1024, 1), peak_pss_mb=round(mem.peak_pss_kb / 1024, 1),
-                   peak_processes=mem.peak_processes, memory_samples=mem.samples, cpu_s=round(mem.cpu_s, 2))
+                   peak_processes=mem.peak_processes, memory_samples=mem.samples, cpu_s=round(mem.cpu_s, 2),
+                   cpu_by_kind=mem.cpu_by_kind)
     return res

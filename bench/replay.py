@@ -57,6 +57,8 @@ from utils.make_task import serve_folder  # noqa: E402  (the page folder on loop
 MODEL = "builtin/oracle"
 SLUG = "builtin__oracle"
 SITES = ROOT / "utils" / "sample_sites"
+CPU_GROUPS = ("python", "chromium renderer", "chromium browser", "chromium gpu-process", "chromium other",
+              "playwright-driver", "other")
 SUMMARY = re.compile(r"(\d+) scored, (\d+) already done, (\d+) errors in ([\d.]+)s")
 
 
@@ -118,6 +120,7 @@ class FloorRun:
     task_s: list[float] = field(default_factory=list)  # context open to context closed
     phases: dict[str, list[float]] = field(default_factory=dict)  # open, load, initial, act, shot, close
     cpu_s: float | None = None  # CPU time of the whole process tree (Python, Playwright's driver, Chromium)
+    cpu_by_kind: dict[str, float] = field(default_factory=dict)  # ... per kind of process (cpu_groups)
     peak_rss_mb: float | None = None
     peak_pss_mb: float | None = None
     wall_s: float | None = None  # the floor's whole process, interpreter start-up included
@@ -190,6 +193,7 @@ def run_floor(data: Path, ids: list[str], pages: Path, shots: Path) -> FloorRun:
         raise SystemExit(f"the floor run failed:\n{res['stderr'][-3000:]}")
     run = FloorRun(**json.loads(res["stdout"].strip().splitlines()[-1]))
     run.cpu_s, run.peak_rss_mb, run.peak_pss_mb = res.get("cpu_s"), res.get("peak_rss_mb"), res.get("peak_pss_mb")
+    run.cpu_by_kind = cpu_groups(res.get("cpu_by_kind") or {})
     run.wall_s = res["wall_s"]
     return run
 
@@ -270,6 +274,17 @@ class HarnessRun:
     peak_pss_mb: float | None = None
     peak_processes: int | None = None
     cpu_s: float | None = None
+    cpu_by_kind: dict[str, float] = field(default_factory=dict)
+
+
+def cpu_groups(by_kind: dict[str, float]) -> dict[str, float]:
+    """A tree's CPU by process kind (bench/_common.process_kind), in the groups the table prints:
+    Chromium's renderers, browser process and GPU process apart, its other helpers together."""
+    out = {name: 0.0 for name in CPU_GROUPS}
+    for kind, seconds in by_kind.items():
+        group = kind if kind in out else "chromium other" if kind.startswith("chromium") else "other"
+        out[group] += seconds
+    return out
 
 
 def read_run(result: Path, tasks: list[Task], mode: Mode, res: dict[str, Any]) -> HarnessRun:
@@ -305,7 +320,8 @@ def read_run(result: Path, tasks: list[Task], mode: Mode, res: dict[str, Any]) -
                       executed=executed, step_s=step_s, task_s=task_s, replay_s=replay_s, phases=phases,
                       ifs=mean.get("IFS"), vfs=mean.get("VFS"), errors=int(m.group(3)) if m else -1,
                       peak_rss_mb=res.get("peak_rss_mb"), peak_pss_mb=res.get("peak_pss_mb"),
-                      peak_processes=res.get("peak_processes"), cpu_s=res.get("cpu_s"))
+                      peak_processes=res.get("peak_processes"), cpu_s=res.get("cpu_s"),
+                      cpu_by_kind=cpu_groups(res.get("cpu_by_kind") or {}))
 
 
 def fresh_result(pages: Path, dest: Path) -> None:
@@ -359,7 +375,8 @@ def floor_figures(run: FloorRun) -> dict[str, Any]:
             "startup_s": run.wall_s - run.total_s if run.wall_s is not None else None,
             "cores_busy": run.cpu_s / run.wall_s if run.cpu_s is not None and run.wall_s else None,
             "cpu_per_step_s": run.cpu_s / n if run.cpu_s is not None else None, "peak_rss_mb": run.peak_rss_mb,
-            "peak_pss_mb": run.peak_pss_mb, "phases_ms": {k: 1000 * sum(v) / len(v) for k, v in run.phases.items()}}
+            "peak_pss_mb": run.peak_pss_mb, "cpu_by_kind_s": run.cpu_by_kind,
+            "phases_ms": {k: 1000 * sum(v) / len(v) for k, v in run.phases.items()}}
 
 
 def harness_figures(run: HarnessRun) -> dict[str, Any]:
@@ -372,7 +389,7 @@ def harness_figures(run: HarnessRun) -> dict[str, Any]:
             "steps_per_s": n / run.wall_s, "cpu_per_step_s": run.cpu_s / n if run.cpu_s is not None else None,
             "cores_busy": run.cpu_s / run.wall_s if run.cpu_s is not None else None,
             "ifs": run.ifs, "vfs": run.vfs, "errors": run.errors, "peak_rss_mb": run.peak_rss_mb,
-            "peak_pss_mb": run.peak_pss_mb, "peak_processes": run.peak_processes,
+            "peak_pss_mb": run.peak_pss_mb, "peak_processes": run.peak_processes, "cpu_by_kind_s": run.cpu_by_kind,
             "phases_ms": {k: 1000 * (sum(v) / len(run.task_s) if k in per_task else sum(v) / max(1, run.executed))
                           for k, v in run.phases.items()}}
 
@@ -393,6 +410,8 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
                      if any(r.get(k) is not None for r in rows)}
     phase_names = {p for r in rows for p in r.get("phases_ms", {})}
     out["phases_ms"] = {p: median(r.get("phases_ms", {}).get(p) for r in rows) for p in sorted(phase_names)}
+    kinds = {k for r in rows for k in r.get("cpu_by_kind_s", {})}
+    out["cpu_by_kind_s"] = {k: median(r.get("cpu_by_kind_s", {}).get(k) for r in rows) for k in CPU_GROUPS if k in kinds}
     return out
 
 
@@ -449,6 +468,10 @@ def print_table(floor: dict[str, Any], rows: dict[str, dict[str, Any]], modes: l
     print("\nStart-up in seconds (wall - run: interpreter, imports, loading tasks, writing reports): floor "
           f"{fmt(floor.get('startup_s'), '.2f')}, " + ", ".join(
               f"{m.label.strip()} {fmt(rows[m.key].get('startup_s'), '.2f')}" for m in modes))
+    print("\nCPU seconds per run by process (median): " + ", ".join(CPU_GROUPS))
+    for label, r in [("floor", floor)] + [(m.label.strip(), rows[m.key]) for m in modes]:
+        cpu = r.get("cpu_by_kind_s") or {}
+        print(f"  {label}: " + ", ".join(fmt(cpu.get(k), ".2f") for k in CPU_GROUPS))
     print("Cores kept busy (CPU s / wall s): floor " + fmt(floor.get("cores_busy"), ".2f") + ", " + ", ".join(
         f"{m.label.strip()} {fmt(rows[m.key].get('cores_busy'), '.2f')}" for m in modes))
 

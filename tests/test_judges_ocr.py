@@ -120,3 +120,15 @@ def test_the_judges_cpu_work_runs_at_a_lower_priority():
     base = os.getpriority(os.PRIO_PROCESS, 0)  # on Linux: the calling thread
     there = asyncio.run(run_behind(os.getpriority, os.PRIO_PROCESS, 0))
     assert there == max(JUDGING_NICE, base) and os.getpriority(os.PRIO_PROCESS, 0) == base
+
+
+def test_onnxruntime_threads_do_not_spin_while_they_wait(tmp_path):
+    """Spinning idle pool threads take CPU from the replay and Chromium for nothing."""
+    from iwrbench.judges.ocr import SPIN_KEY, OcrEngine
+
+    engine = OcrEngine(threads=2)
+    assert "total" in engine.read_bytes(text_png(tmp_path / "a.png", ["Total 42"]).read_bytes()).text.lower()
+    rapid = engine._engine
+    for model in (rapid.text_det, rapid.text_rec):
+        options = model.session.session.get_session_options()
+        assert options.get_session_config_entry(SPIN_KEY) == "0"
