@@ -21,7 +21,9 @@ OCR     the offline judge reads the ground-truth checkpoints by OCR (cached once
         run starts from a cache holding only the ground truth, as a run on a new model's pages does;
         "warm" rows rerun with everything already cached (a rerun of the same pages).
 MEMORY  peak RSS (and PSS, shared pages split between processes) of evaluate.py's whole process tree
-        (Python, Playwright's driver, every Chromium process), sampled every 50 ms.
+        (Python, Playwright's driver, every Chromium process), sampled every 50 ms; its CPU time, in
+        all and by kind of process (Python, Chromium's renderers, browser process, GPU process and
+        other helpers, Playwright's driver), to show which side of the harness costs what.
 
     python bench/replay.py                       # median of 3, all rows
     python bench/replay.py --repeat 5 --json bench/results/replay.json
@@ -428,7 +430,8 @@ all-in     evaluate.py's per-task time (replay, judging, visual scoring) summed 
 run        the run's own time (evaluate.py's "... in N s": browser launch included, interpreter start-up
            and imports not) / steps; the floor: launch to close
 wall       the whole command, start-up included; steps/s = steps / wall
-CPU/step   CPU seconds of the whole process tree (Python, Playwright's driver, every Chromium) / steps
+CPU/step   CPU seconds of the whole process tree (Python, Playwright's driver, every Chromium) / steps;
+           split by kind of process under "CPU seconds per run by process"
 x floor    evaluate.py's step / replay / run figure over the floor's
 RSS, PSS   peak of the whole tree; RSS counts shared pages once per process, PSS splits them
 rerun      the same pages again: every OCR already cached (other rows start from a cache holding

@@ -4,8 +4,10 @@ sampler sees a child's memory and CPU."""
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -30,6 +32,35 @@ def test_tree_sampler_sees_a_child_process_memory_and_cpu():
     assert res["peak_rss_mb"] >= 150
     assert 0.3 <= res["cpu_s"] <= 5.0
     assert res["peak_processes"] >= 1
+    assert res["cpu_by_kind"].get("python", 0.0) >= 0.3  # the child is a Python process
+
+
+def test_cpu_is_told_apart_by_kind_of_process(tmp_path: Path):
+    """Chromium's processes are named by their --type (its children rewrite their command line into
+    one string), and the table's groups add up to the total."""
+    from iwrbench.browser_path import find_chromium
+
+    assert _common.process_kind(os.getpid()) == "python"
+    proc = subprocess.Popen([find_chromium(), "--headless", "--no-sandbox", f"--user-data-dir={tmp_path}",
+                             "--remote-debugging-port=0", "about:blank"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        kinds: set[str] = set()
+        for _ in range(100):
+            kinds = {_common.process_kind(p) for p in _common._tree(proc.pid)}
+            if {"chromium browser", "chromium renderer"} <= kinds:
+                break
+            if proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert {"chromium browser", "chromium renderer"} <= kinds, kinds
+    finally:
+        proc.kill()
+        proc.wait()
+    groups = replay.cpu_groups({"python": 2.0, "chromium renderer": 3.0, "chromium zygote": 0.5,
+                                "chromium utility": 0.25, "git": 0.125})
+    assert groups["chromium other"] == 0.75 and groups["other"] == 0.125 and groups["python"] == 2.0
+    assert sum(groups.values()) == 5.875 and set(groups) == set(replay.CPU_GROUPS)
 
 
 def test_tree_lists_descendants():
