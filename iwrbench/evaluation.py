@@ -27,6 +27,12 @@ from iwrbench.states import ReplayResult, ReplayStep
 
 log = logging.getLogger("iwrbench.evaluate")
 
+# Tasks a worker may have judging behind its replay. One was not enough: a task whose steps need OCR
+# (seconds of it) held up the next-but-one task's replay until that OCR was done. A few more let the
+# replay go on while the judging, at its lower priority, takes the CPU the replay leaves idle; each
+# task's hard cap still covers its judging, and the run ends when the last judging ends.
+JUDGED_BEHIND = 3
+
 
 @dataclass
 class EvalSettings:
@@ -348,9 +354,10 @@ async def run_evaluation(tasks: list[Task], result: Path, model: str, settings: 
 
     async def worker(n: int) -> None:
         """Replays tasks one after another in its own Chromium. A task's judging ends while the next
-        task replays (at most one task judging behind), so the browser never waits for the OCR."""
+        tasks replay (at most JUDGED_BEHIND tasks judging behind), so the browser does not wait for the
+        OCR of a task that needed much of it."""
         browser = None
-        behind: asyncio.Task[None] | None = None
+        behind: list[asyncio.Task[None]] = []
         try:
             while not queue.empty():
                 task = queue.get_nowait()
@@ -369,19 +376,20 @@ async def run_evaluation(tasks: list[Task], result: Path, model: str, settings: 
                     got.seconds = round(time.monotonic() - t0, 3)
                     finish(task, got)
                     continue
-                if behind is not None:
-                    await behind
-                behind = asyncio.ensure_future(judge_one(task, got, t0, cap))
+                while len(behind) >= JUDGED_BEHIND:
+                    await behind.pop(0)  # the oldest; writing its eval.json failing ends the worker
+                behind.append(asyncio.ensure_future(judge_one(task, got, t0, cap)))
         except asyncio.CancelledError:  # interrupted: the judging behind stops too; its task is redone on rerun
-            if behind is not None:
-                behind.cancel()
+            for job in behind:
+                job.cancel()
             raise
         finally:
             await _discard(browser)
-            if behind is not None:
-                await asyncio.wait([behind])
-                if not behind.cancelled() and behind.exception() is not None:
-                    raise behind.exception()  # writing its eval.json failed: as if this worker had written it
+            if behind:
+                await asyncio.wait(behind)
+                for job in behind:
+                    if not job.cancelled() and job.exception() is not None:
+                        raise job.exception()  # writing its eval.json failed: as if this worker had written it
 
     # browser-use's first import (~0.5-1.5 s) runs in a thread while Chromium starts, not in the first task.
     # (Loading the OCR engine the same way was measured to slow runs: see docs/performance.md.)

@@ -230,6 +230,38 @@ def test_a_tasks_judging_ends_while_the_next_task_replays(tmp_path: Path, monkey
         assert {s["assertion"]["verdict"] for s in eval_json(result, tid, "builtin/oracle")["steps"]} == {"pass"}
 
 
+def test_a_slow_judging_does_not_hold_up_the_next_tasks_replays(tmp_path: Path, monkeypatch):
+    """A task whose judging takes long (OCR of several screenshots) stays behind while the next two
+    tasks replay: the third task's page is opened before the first task's last step is judged."""
+    import asyncio
+
+    from iwrbench.evaluation import JUDGED_BEHIND, run_evaluation
+
+    assert JUDGED_BEHIND >= 3
+    ids = ("5", "6", "7")
+    result = tmp_path / "out"
+    gen = run("generate.py", "--model", "builtin/oracle", "--result", str(result), "--task", ",".join(ids), "-q")
+    assert gen.returncode == 0, gen.stderr
+    tasks = {t.id: t for t in load_tasks(ROOT / "data" / "sample.jsonl") if t.id in ids}
+    third_started: list[bool] = []
+
+    async def judge(inner, task, step):
+        if task.id == "5" and step.record.index == len(task.actions):
+            shot = layout.eval_dir(result, "7", "builtin/oracle", None) / "step_0.png"
+            for _ in range(200):  # up to 20 s: far longer than two small tasks take to replay
+                if shot.is_file():
+                    break
+                await asyncio.sleep(0.1)
+            third_started.append(shot.is_file())
+        return await inner.judge(task, step)
+
+    _watch_judge(monkeypatch, judge)
+    summary = asyncio.run(run_evaluation([tasks[i] for i in ids], result, "builtin/oracle",
+                                         EvalSettings(workers=1, visual=False)))
+    assert sorted((o.task_id, o.status) for o in summary.outcomes) == [(i, "scored") for i in ids]
+    assert third_started == [True]
+
+
 def test_judging_past_the_hard_timeout_is_an_error_and_the_run_goes_on(tmp_path: Path, monkeypatch):
     """The hard cap covers a task's judging too, even when it runs beside the next task's replay:
     the task is an infrastructure error (retried on rerun), and the next task is scored."""
