@@ -143,32 +143,18 @@ def test_steps_are_judged_while_the_replay_goes_on(tmp_path: Path, monkeypatch):
     the judge is called for step 1, the later steps' screenshots do not exist yet."""
     import asyncio
 
-    from iwrbench import evaluation_parts
     from iwrbench.evaluation import run_evaluation
 
-    result = tmp_path / "out"
-    gen = run("generate.py", "--model", "builtin/oracle", "--result", str(result), "--task", "5", "-q")
-    assert gen.returncode == 0, gen.stderr
+    result, tasks = _oracle_pages(tmp_path, ("5",))
+    task = tasks["5"]
     seen: dict[int, list[str]] = {}
-    real_build = evaluation_parts.build_parts
 
-    class Watching:
+    async def judge(inner, task, step):
         """The real offline judge, noting which screenshots exist when it is asked about a step."""
+        seen[step.record.index] = sorted(p.name for p in step.after.screenshot.parent.glob("step_*.png"))
+        return await inner.judge(task, step)
 
-        def __init__(self, inner):
-            self.inner, self.source = inner, inner.source
-
-        async def judge(self, task, step):
-            seen[step.record.index] = sorted(p.name for p in step.after.screenshot.parent.glob("step_*.png"))
-            return await self.inner.judge(task, step)
-
-    def build(settings):
-        parts = real_build(settings)
-        parts.assertion_judge = Watching(parts.assertion_judge)
-        return parts
-
-    monkeypatch.setattr(evaluation_parts, "build_parts", build)
-    task = next(t for t in load_tasks(ROOT / "data" / "sample.jsonl") if t.id == "5")
+    _watch_judge(monkeypatch, judge)
     summary = asyncio.run(run_evaluation([task], result, "builtin/oracle", EvalSettings(workers=1, visual=False)))
     assert [o.status for o in summary.outcomes] == ["scored"]
     last = f"step_{len(task.actions)}.png"
@@ -198,32 +184,46 @@ def _watch_judge(monkeypatch, judge):
     monkeypatch.setattr(evaluation_parts, "build_parts", build)
 
 
-def test_a_tasks_judging_ends_while_the_next_task_replays(tmp_path: Path, monkeypatch):
-    """The worker hands a replayed task's judging off and opens the next page: while the first task's
-    last step is still being judged, the second task's initial screenshot appears."""
+def _oracle_pages(tmp_path: Path, ids: tuple[str, ...]) -> tuple[Path, dict]:
+    """The oracle's pages of the sample tasks `ids`, generated into tmp_path/out; (that folder, tasks by id)."""
+    result = tmp_path / "out"
+    gen = run("generate.py", "--model", "builtin/oracle", "--result", str(result), "--task", ",".join(ids), "-q")
+    assert gen.returncode == 0, gen.stderr
+    return result, {t.id: t for t in load_tasks(ROOT / "data" / "sample.jsonl") if t.id in ids}
+
+
+def _judging_held_until_opened(tmp_path: Path, monkeypatch, ids: tuple[str, ...], seconds: float):
+    """Evaluate the oracle's pages of `ids` (one worker, visual off) while the judging of the first
+    task's last step waits, up to `seconds`, for the last task's page to be opened (its initial
+    screenshot). Returns the result folder, the run's summary, and whether that page was opened."""
     import asyncio
 
     from iwrbench.evaluation import run_evaluation
 
-    result = tmp_path / "out"
-    gen = run("generate.py", "--model", "builtin/oracle", "--result", str(result), "--task", "5,7", "-q")
-    assert gen.returncode == 0, gen.stderr
-    tasks = {t.id: t for t in load_tasks(ROOT / "data" / "sample.jsonl") if t.id in ("5", "7")}
-    second_started: list[bool] = []
+    result, tasks = _oracle_pages(tmp_path, ids)
+    opened: list[bool] = []
 
     async def judge(inner, task, step):
-        if task.id == "5" and step.record.index == len(task.actions):
-            shot = layout.eval_dir(result, "7", "builtin/oracle", None) / "step_0.png"
-            for _ in range(150):  # up to 15 s: far longer than task 7's page takes to open
+        if task.id == ids[0] and step.record.index == len(task.actions):
+            shot = layout.eval_dir(result, ids[-1], "builtin/oracle", None) / "step_0.png"
+            for _ in range(int(seconds * 10)):
                 if shot.is_file():
                     break
                 await asyncio.sleep(0.1)
-            second_started.append(shot.is_file())
+            opened.append(shot.is_file())
         return await inner.judge(task, step)
 
     _watch_judge(monkeypatch, judge)
-    summary = asyncio.run(run_evaluation([tasks["5"], tasks["7"]], result, "builtin/oracle",
+    summary = asyncio.run(run_evaluation([tasks[i] for i in ids], result, "builtin/oracle",
                                          EvalSettings(workers=1, visual=False)))
+    return result, summary, opened
+
+
+def test_a_tasks_judging_ends_while_the_next_task_replays(tmp_path: Path, monkeypatch):
+    """The worker hands a replayed task's judging off and opens the next page: while the first task's
+    last step is still being judged, the second task's initial screenshot appears."""
+    # up to 15 s: far longer than task 7's page takes to open
+    result, summary, second_started = _judging_held_until_opened(tmp_path, monkeypatch, ("5", "7"), 15)
     assert sorted((o.task_id, o.status) for o in summary.outcomes) == [("5", "scored"), ("7", "scored")]
     assert second_started == [True]
     for tid in ("5", "7"):
@@ -233,31 +233,12 @@ def test_a_tasks_judging_ends_while_the_next_task_replays(tmp_path: Path, monkey
 def test_a_slow_judging_does_not_hold_up_the_next_tasks_replays(tmp_path: Path, monkeypatch):
     """A task whose judging takes long (OCR of several screenshots) stays behind while the next two
     tasks replay: the third task's page is opened before the first task's last step is judged."""
-    import asyncio
-
-    from iwrbench.evaluation import JUDGED_BEHIND, run_evaluation
+    from iwrbench.evaluation import JUDGED_BEHIND
 
     assert JUDGED_BEHIND >= 3
     ids = ("5", "6", "7")
-    result = tmp_path / "out"
-    gen = run("generate.py", "--model", "builtin/oracle", "--result", str(result), "--task", ",".join(ids), "-q")
-    assert gen.returncode == 0, gen.stderr
-    tasks = {t.id: t for t in load_tasks(ROOT / "data" / "sample.jsonl") if t.id in ids}
-    third_started: list[bool] = []
-
-    async def judge(inner, task, step):
-        if task.id == "5" and step.record.index == len(task.actions):
-            shot = layout.eval_dir(result, "7", "builtin/oracle", None) / "step_0.png"
-            for _ in range(200):  # up to 20 s: far longer than two small tasks take to replay
-                if shot.is_file():
-                    break
-                await asyncio.sleep(0.1)
-            third_started.append(shot.is_file())
-        return await inner.judge(task, step)
-
-    _watch_judge(monkeypatch, judge)
-    summary = asyncio.run(run_evaluation([tasks[i] for i in ids], result, "builtin/oracle",
-                                         EvalSettings(workers=1, visual=False)))
+    # up to 20 s: far longer than two small tasks take to replay
+    _, summary, third_started = _judging_held_until_opened(tmp_path, monkeypatch, ids, 20)
     assert sorted((o.task_id, o.status) for o in summary.outcomes) == [(i, "scored") for i in ids]
     assert third_started == [True]
 
@@ -269,10 +250,7 @@ def test_judging_past_the_hard_timeout_is_an_error_and_the_run_goes_on(tmp_path:
 
     from iwrbench.evaluation import run_evaluation
 
-    result = tmp_path / "out"
-    gen = run("generate.py", "--model", "builtin/oracle", "--result", str(result), "--task", "5,7", "-q")
-    assert gen.returncode == 0, gen.stderr
-    tasks = {t.id: t for t in load_tasks(ROOT / "data" / "sample.jsonl") if t.id in ("5", "7")}
+    result, tasks = _oracle_pages(tmp_path, ("5", "7"))
 
     async def judge(inner, task, step):
         if task.id == "5" and step.record.index == len(task.actions):
