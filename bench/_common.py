@@ -209,7 +209,9 @@ class TreeMemory:
             cpu = _cpu_s(p)
             if cpu is not None:
                 self._cpu[p] = cpu
-                if p not in self._kind:
+                # A renderer forked by Chromium's zygote shows the zygote's command line until it
+                # renames itself: asked again while it looks like the zygote.
+                if self._kind.get(p, "chromium zygote") == "chromium zygote":
                     self._kind[p] = process_kind(p)
         self.samples += 1
 

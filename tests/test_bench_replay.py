@@ -48,9 +48,7 @@ def test_cpu_is_told_apart_by_kind_of_process(tmp_path: Path):
         kinds: set[str] = set()
         for _ in range(100):
             kinds = {_common.process_kind(p) for p in _common._tree(proc.pid)}
-            if {"chromium browser", "chromium renderer"} <= kinds:
-                break
-            if proc.poll() is not None:
+            if {"chromium browser", "chromium renderer"} <= kinds or proc.poll() is not None:
                 break
             time.sleep(0.1)
         assert {"chromium browser", "chromium renderer"} <= kinds, kinds
