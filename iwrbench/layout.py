@@ -1,11 +1,23 @@
-"""The output layout of design.md, in one place: slugs and every path under --result."""
+"""The output layout of design.md, in one place: slugs and every path under --result.
+
+A page folder is named by its *run slug*: the model's slug, then one `--<tag>` per setting that makes
+its pages not comparable with the default run (the paper's protocol, native video input, a prompt file:
+`openai__gpt-4o--paper`), then `@epoch-<e>` for epochs after the first. The default run's first epoch
+is exactly the contract path `outputs/<task>/<model_slug>/`; results in folders with different run
+slugs are never averaged together, because every report is per run slug.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 OFFLINE_JUDGE = "offline"
+VARIANT_SEP = "--"
+EPOCH_SEP = "@epoch-"
+_TAG = re.compile(r"^[a-z0-9][a-z0-9.]*(?:-[a-z0-9.]+)*$")
 
 
 def model_slug(name: str) -> str:
@@ -21,24 +33,67 @@ def judge_slug(judge: str | None) -> str:
     return OFFLINE_JUDGE if not judge else model_slug(judge)
 
 
-def page_dir(result: Path, task_id: str, model: str) -> Path:
-    return Path(result) / str(task_id) / model_slug(model)
+@dataclass(frozen=True)
+class RunSlug:
+    """A page folder's name taken apart: the model's slug, the variant tags, the epoch (1-based)."""
+
+    model: str
+    variant: tuple[str, ...] = ()
+    epoch: int = 1
+
+    def __str__(self) -> str:
+        return run_slug_text(self.model, self.variant, self.epoch)
 
 
-def page_path(result: Path, task_id: str, model: str) -> Path:
-    return page_dir(result, task_id, model) / "index.html"
+def run_slug(model: str, variant: Sequence[str] = (), epoch: int = 1) -> str:
+    """The page folder's name for `model` (a model name, not a slug) run with `variant` tags at `epoch`."""
+    return run_slug_text(model_slug(model), variant, epoch)
 
 
-def generation_path(result: Path, task_id: str, model: str) -> Path:
-    return page_dir(result, task_id, model) / "generation.json"
+def run_slug_text(slug: str, variant: Sequence[str] = (), epoch: int = 1) -> str:
+    for tag in variant:
+        if not _TAG.match(tag):
+            raise ValueError(f"variant tag {tag!r} is not lower-case letters, digits, '.' and single '-'")
+    if not isinstance(epoch, int) or epoch < 1:
+        raise ValueError(f"epoch {epoch!r} is not a positive integer")
+    text = slug + "".join(VARIANT_SEP + tag for tag in variant)
+    return text if epoch == 1 else f"{text}{EPOCH_SEP}{epoch}"
 
 
-def eval_dir(result: Path, task_id: str, model: str, judge: str | None) -> Path:
-    return page_dir(result, task_id, model) / "eval" / judge_slug(judge)
+def parse_run_slug(name: str) -> RunSlug:
+    """`openai__gpt-4o--paper@epoch-2` -> RunSlug('openai__gpt-4o', ('paper',), 2)."""
+    text, epoch = name, 1
+    if EPOCH_SEP in text:
+        text, _, number = text.rpartition(EPOCH_SEP)
+        if not number.isdigit() or int(number) < 1:
+            raise ValueError(f"{name!r}: epoch {number!r} is not a positive integer")
+        epoch = int(number)
+    model, *variant = text.split(VARIANT_SEP)
+    if not model:
+        raise ValueError(f"{name!r} names no model")
+    return RunSlug(model, tuple(variant), epoch)
 
 
-def eval_path(result: Path, task_id: str, model: str, judge: str | None) -> Path:
-    return eval_dir(result, task_id, model, judge) / "eval.json"
+def page_dir(result: Path, task_id: str, model: str, variant: Sequence[str] = (), epoch: int = 1) -> Path:
+    return Path(result) / str(task_id) / run_slug(model, variant, epoch)
+
+
+def page_path(result: Path, task_id: str, model: str, variant: Sequence[str] = (), epoch: int = 1) -> Path:
+    return page_dir(result, task_id, model, variant, epoch) / "index.html"
+
+
+def generation_path(result: Path, task_id: str, model: str, variant: Sequence[str] = (), epoch: int = 1) -> Path:
+    return page_dir(result, task_id, model, variant, epoch) / "generation.json"
+
+
+def eval_dir(result: Path, task_id: str, model: str, judge: str | None, variant: Sequence[str] = (),
+             epoch: int = 1) -> Path:
+    return page_dir(result, task_id, model, variant, epoch) / "eval" / judge_slug(judge)
+
+
+def eval_path(result: Path, task_id: str, model: str, judge: str | None, variant: Sequence[str] = (),
+              epoch: int = 1) -> Path:
+    return eval_dir(result, task_id, model, judge, variant, epoch) / "eval.json"
 
 
 def step_screenshot_name(k: int) -> str:
