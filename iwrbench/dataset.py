@@ -1,8 +1,11 @@
 """Tasks in the published IWR-Bench format: typed records, loading with precise errors, selection.
 
-A record's structural problems (bad JSON, wrong types, unknown action type) are fatal UserErrors that
-name file, line and field. Problems with a task's files (missing video, missing checkpoints) are kept
-on the task as `data_errors`: that task is recorded as a data error, the rest of the run goes on.
+A record's structural problems (bad JSON, wrong types) are fatal UserErrors that name file, line and
+field. Problems with a task's files (missing video, missing checkpoints) are kept on the task as
+`data_errors`, and actions the harness cannot replay (an unknown action type, a Select without its
+option) as `replay_errors`: that task is recorded as a data error, the rest of the run goes on.
+Published variants are read as their meaning: a null or missing logical_assertion (judged on execution
+alone), a flag given as 0/1, "true"/"false" or null, a Press or Type without a description.
 """
 
 from __future__ import annotations
@@ -16,8 +19,15 @@ from typing import Any, Literal
 
 from iwrbench.errors import UserError
 
-ACTION_TYPES = ("Click", "Type", "Press", "Scroll")
-ActionType = Literal["Click", "Type", "Press", "Scroll"]
+ACTION_TYPES = ("Click", "Type", "Press", "Scroll", "DoubleClick", "Hover", "Select", "Drag")
+ActionType = Literal["Click", "Type", "Press", "Scroll", "DoubleClick", "Hover", "Select", "Drag"]
+# Spellings seen in recordings, folded to the canonical type: 'double_click', 'Double Click', 'dblclick'.
+TYPE_ALIASES = {"dblclick": "DoubleClick", "doubletap": "DoubleClick", "mouseover": "Hover", "hoverover": "Hover",
+                "selectoption": "Select", "choose": "Select", "draganddrop": "Drag", "dragdrop": "Drag",
+                "keypress": "Press", "presskey": "Press", "input": "Type", "typetext": "Type", "tap": "Click"}
+# The parameter each type needs beyond its description (Press and Type can do without one: it is made
+# from the key or the text).
+REQUIRED_PARAMETER = {"Type": "text", "Press": "key", "Select": "option", "Drag": "target"}
 SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
 VIDEO_NAMES = ("video.mp4", "video.webm")
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".bmp", ".ico"}
@@ -34,15 +44,24 @@ class Classification:
 
 @dataclass(frozen=True)
 class Action:
-    """One recorded user action. `index` is 1-based: the state after it is checkpoint k = index."""
+    """One recorded user action. `index` is 1-based: the state after it is checkpoint k = index.
+
+    `type` is one of ACTION_TYPES, or the record's own spelling of a type the harness cannot perform
+    (then `supported` is False and the task is a data error at evaluation). `has_assertion` is False
+    when the record gives no logical assertion: the step is judged on execution alone."""
 
     index: int
-    type: ActionType
+    type: str
     description: str
     logical_assertion: str
     visual_evaluation_flag: bool
     parameters: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    has_assertion: bool = True
+
+    @property
+    def supported(self) -> bool:
+        return self.type in ACTION_TYPES
 
     @property
     def text(self) -> str | None:
@@ -52,6 +71,18 @@ class Action:
     @property
     def key(self) -> str | None:
         value = self.parameters.get("key")
+        return None if value is None else str(value)
+
+    @property
+    def option(self) -> str | None:
+        """The option a Select picks (its visible text or value)."""
+        value = self.parameters.get("option", self.parameters.get("value"))
+        return None if value is None else str(value)
+
+    @property
+    def target(self) -> str | None:
+        """Where a Drag drops, in words ("the 'Done' column")."""
+        value = self.parameters.get("target")
         return None if value is None else str(value)
 
     @property
@@ -81,6 +112,9 @@ class Task:
     checkpoint_numbering: Literal["per-action", "dense-flagged", "missing"] = "per-action"
     checkpoints: dict[int, Path] = field(default_factory=dict)
     data_errors: list[str] = field(default_factory=list)
+    # Problems that make the actions impossible to replay (an action type the harness cannot perform,
+    # a Select without its option): evaluation records the task as a `data` error naming the field.
+    replay_errors: list[str] = field(default_factory=list)
 
     @property
     def width(self) -> int:
@@ -152,30 +186,58 @@ def _parse_resolution(value: Any, where: tuple[str, int]) -> tuple[int, int]:
     return w, h
 
 
-def _parse_action(i: int, obj: Any, where: tuple[str, int]) -> Action:
+def canonical_type(kind: str) -> str | None:
+    """'click' -> 'Click', 'double_click' -> 'DoubleClick'; None for a type the harness cannot perform."""
+    key = re.sub(r"[\s_\-]+", "", kind).lower()
+    return {t.lower(): t for t in ACTION_TYPES}.get(key) or TYPE_ALIASES.get(key)
+
+
+def parse_flag(value: Any) -> bool | None:
+    """visual_evaluation_flag as published: true/false, 0/1, "true"/"false", null (= not flagged)."""
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "false", "1", "0"):
+        return value.strip().lower() in ("true", "1")
+    return None
+
+
+def _made_description(kind: str, params: dict[str, Any]) -> str:
+    """A description for a Press or Type the record gives none: made from its key or text."""
+    if kind == "Press" and params.get("key") not in (None, ""):
+        return f"Press {params['key']}"
+    if kind == "Type" and params.get("text") not in (None, ""):
+        return f"Type '{params['text']}'"
+    return ""
+
+
+def _parse_action(i: int, obj: Any, where: tuple[str, int]) -> tuple[Action, str | None]:
+    """The action, and why it cannot be replayed (None when it can). Structural faults raise."""
     path = f"action_sequence[{i - 1}]"
     if not isinstance(obj, dict):
         raise UserError(f"expected object, got {type(obj).__name__}", file=where[0], line=where[1], field=path)
     kind = _req(obj, "type", str, where, f"{path}.type")
-    canon = {t.lower(): t for t in ACTION_TYPES}.get(kind.strip().lower())
-    if canon is None:
-        raise UserError(f"unknown action type {kind!r} (expected one of {', '.join(ACTION_TYPES)})",
-                        file=where[0], line=where[1], field=f"{path}.type")
+    canon = canonical_type(kind)
     params = obj.get("parameters") or {}
     if not isinstance(params, dict):
         raise UserError(f"expected object, got {type(params).__name__}", file=where[0], line=where[1],
                         field=f"{path}.parameters")
-    description = params.get("description", obj.get("description", ""))
+    description = params.get("description", obj.get("description"))
+    if description is None or (isinstance(description, str) and not description.strip()):
+        description = _made_description(canon or "", params)
     if not isinstance(description, str) or not description.strip():
         raise UserError("missing or empty", file=where[0], line=where[1], field=f"{path}.parameters.description")
-    assertion = obj.get("logical_assertion", "")
-    if not isinstance(assertion, str):
-        raise UserError(f"expected str, got {type(assertion).__name__}", file=where[0], line=where[1],
+    assertion = obj.get("logical_assertion")
+    if assertion is not None and not isinstance(assertion, str):
+        raise UserError(f"expected str or null, got {type(assertion).__name__}", file=where[0], line=where[1],
                         field=f"{path}.logical_assertion")
-    flag = obj.get("visual_evaluation_flag", False)
-    if not isinstance(flag, bool):
-        raise UserError(f"expected true/false, got {flag!r}", file=where[0], line=where[1],
-                        field=f"{path}.visual_evaluation_flag")
+    flag = parse_flag(obj.get("visual_evaluation_flag"))
+    if flag is None:
+        raise UserError(f"expected true/false (or 0/1, null), got {obj.get('visual_evaluation_flag')!r}",
+                        file=where[0], line=where[1], field=f"{path}.visual_evaluation_flag")
     if canon == "Type" and params.get("text") is not None and not isinstance(params["text"], str | int | float):
         raise UserError("expected text", file=where[0], line=where[1], field=f"{path}.parameters.text")
     if canon == "Scroll":
@@ -189,10 +251,22 @@ def _parse_action(i: int, obj: Any, where: tuple[str, int]) -> Action:
         except (TypeError, ValueError):
             raise UserError(f"scroll_page {params.get('scroll_page')!r} is not a number", file=where[0],
                             line=where[1], field=f"{path}.parameters.scroll_page") from None
+    problem = None
+    if canon is None:
+        problem = (f"{where[0]}:{where[1]}: {path}.type: the harness cannot perform action type {kind!r} "
+                   f"(it performs {', '.join(ACTION_TYPES)})")
+    elif canon in ("Select", "Drag"):
+        need = REQUIRED_PARAMETER[canon]
+        value = params.get(need, params.get("value") if canon == "Select" else None)
+        if value is None or not str(value).strip():
+            problem = f"{where[0]}:{where[1]}: {path}.parameters.{need}: a {canon} action needs its {need}"
     known = {"type", "parameters", "logical_assertion", "visual_evaluation_flag"}
-    return Action(index=i, type=canon, description=description.strip(), logical_assertion=assertion.strip(),
-                  visual_evaluation_flag=flag, parameters=dict(params),
-                  extra={k: v for k, v in obj.items() if k not in known})
+    has_assertion = isinstance(assertion, str) and bool(assertion.strip())
+    action = Action(index=i, type=canon or kind.strip(), description=description.strip(),
+                    logical_assertion=assertion.strip() if has_assertion else "",
+                    visual_evaluation_flag=flag, parameters=dict(params),
+                    extra={k: v for k, v in obj.items() if k not in known}, has_assertion=has_assertion)
+    return action, problem
 
 
 def parse_record(obj: Any, *, file: Path, line: int, data_root: Path) -> Task:
@@ -225,11 +299,13 @@ def parse_record(obj: Any, *, file: Path, line: int, data_root: Path) -> Task:
     if not seq:
         raise UserError("is empty: a task needs at least one action", file=where[0], line=line,
                         field="action_sequence")
-    actions = [_parse_action(i, a, where) for i, a in enumerate(seq, start=1)]
+    parsed = [_parse_action(i, a, where) for i, a in enumerate(seq, start=1)]
+    actions = [a for a, _ in parsed]
     source = obj.get("source_website", "")
     task = Task(id=task_id, source_website=str(source or ""), classification=classification,
                 resolution=resolution, environment=str(details.get("environment") or ""), actions=actions,
-                folder=data_root / task_id, source_file=file, source_line=line, raw=obj)
+                folder=data_root / task_id, source_file=file, source_line=line, raw=obj,
+                replay_errors=[why for _, why in parsed if why])
     _attach_files(task)
     return task
 

@@ -21,6 +21,7 @@ from iwrbench import __version__, layout
 from iwrbench.dataset import Task
 from iwrbench.errors import InfrastructureError
 from iwrbench.fsutil import atomic_write_json, read_json, remove_stale_temp
+from iwrbench.judges.base import EXECUTION_SOURCE
 from iwrbench.records import EvalRecord, StepRecord, StepVisual, Verdict
 from iwrbench.scoring import compute_scores, judge_error, no_page_scores, verdict_counts
 from iwrbench.states import ReplayResult, ReplayStep
@@ -139,6 +140,8 @@ def page_problem(task: Task, result: Path, model: str) -> tuple[str, str] | None
 def data_problem(task: Task) -> str | None:
     """Evaluation needs ground-truth checkpoints; a task without them, or with one that is not a
     readable image, cannot be scored fairly (its VFS would silently lose steps)."""
+    if task.replay_errors:
+        return "; ".join(task.replay_errors)
     if task.checkpoint_numbering == "missing" or task.checkpoint(0) is None:
         return "; ".join(task.data_errors) or f"{task.where}: no ground-truth checkpoints"
     for k, path in sorted(task.checkpoints.items()):
@@ -172,6 +175,16 @@ class TaskEvaluator:
         self.visual_scorer = visual_scorer
 
     async def judge_step(self, task: Task, step: ReplayStep) -> None:
+        action = task.actions[step.record.index - 1]
+        if not action.has_assertion and step.record.executed and step.after is not None:
+            # The data gives no logical assertion for this action: nothing to judge, so the step holds
+            # when it was performed, and says so (reports count these steps apart).
+            note = getattr(self.assertion_judge, "note", None)
+            if note is not None:
+                note(task, step)  # the offline judge measures later spans from this step's state
+            step.record.assertion = Verdict(verdict="pass", source=EXECUTION_SOURCE,
+                                            reason="no logical assertion in the data: judged on execution alone")
+            return
         try:
             step.record.assertion = await self.assertion_judge.judge(task, step)
         except Exception as exc:  # a judge crash is an infrastructure error, never a pass

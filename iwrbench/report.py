@@ -34,6 +34,7 @@ from iwrbench.fsutil import (
     read_json,
     remove_stale_temp,
 )
+from iwrbench.judges.base import EXECUTION_SOURCE
 from iwrbench.layout import judge_slug as slug_of_judge
 from iwrbench.layout import model_slug
 from iwrbench.manifest import collect_manifest
@@ -71,6 +72,7 @@ class TaskRow:
     total_steps: int | None = None
     undecided: int = 0
     verdicts: dict[str, int] = field(default_factory=dict)
+    execution_only: int = 0  # steps passed on execution alone: the data gives them no assertion
     domain: str = ""
     sub_domain: str = ""
     visual_complexity: str = ""
@@ -210,6 +212,7 @@ def make_row(result: Path, task_id: str, model_folder: str, judge_folder: str, p
     row = TaskRow(task_id=task_id, status=status, counted=counted, **scores, error=rec.error,
                   error_kind=rec.error_kind, success_steps=rec.success_steps, total_steps=rec.total_steps,
                   undecided=verdicts["undecided"], verdicts=verdicts, judges=dict(rec.judges),
+                  execution_only=sum(s.assertion.source == EXECUTION_SOURCE for s in rec.steps),
                   seconds=rec.seconds, harness_version=rec.harness_version or None,
                   finished_at=rec.finished_at or None, eval_json=eval_rel, page=page_rel,
                   source_website=website or str(getattr(rec, "source_website", "") or ""),
@@ -269,6 +272,7 @@ def model_report(m: ModelResult, judge: str, manifest: dict[str, Any], tasks_kno
         "missing": sum(r.status == "missing" for r in rows),
         "undecided": int(verdicts.get("undecided", 0)),
         "verdicts": {v: int(verdicts.get(v, 0)) for v in VERDICTS},
+        "execution_only": sum(r.execution_only for r in rows if r.counted),
         "outside_selection": m.outside_selection,
     }
     notes = ["A task with no generated page scores 0 and is counted in the mean.",
@@ -436,7 +440,9 @@ def render_md(report: dict[str, Any]) -> str:
     out += ["", "Final = 0.7 × IFS + 0.3 × VFS; a part no task scored is shown as —.", "",
             "## Which judge produced which score", "", *_judges_lines(report["judges"]), "",
             f"Assertion verdicts over the tasks in the mean: {v['pass']} pass, {v['fail']} fail, "
-            f"**{v['undecided']} undecided**, {v['error']} error.", ""]
+            f"**{v['undecided']} undecided**, {v['error']} error."
+            + (f" {c['execution_only']} of the passes are steps the data gives no logical assertion for: "
+               f"judged on execution alone." if c.get("execution_only") else ""), ""]
     for cat in CATEGORIES:
         out += [f"## By {cat.replace('_', ' ')}", ""]
         rows = [[md_text(value), str(g["n"]), str(g["tasks"]), _fmt(g["IFS"]), _fmt(g["VFS"]), _fmt(g["final"])]

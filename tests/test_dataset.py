@@ -50,11 +50,67 @@ def test_missing_id(data_jsonl):
     assert err.line == 1 and err.field == "id" and "missing" in str(err)
 
 
-def test_unknown_action_type_names_field(data_jsonl):
+def test_an_action_type_the_harness_cannot_perform_is_that_tasks_replay_error(data_jsonl):
     rec = data_record(1, 3)
-    rec["action_sequence"][1]["type"] = "Hover"
-    err = _error(data_jsonl([data_record(0), rec]))
-    assert err.line == 2 and err.field == "action_sequence[1].type" and "Hover" in str(err)
+    rec["action_sequence"][1]["type"] = "Teleport"
+    good, bad = load_tasks(data_jsonl([data_record(0), rec]))
+    assert good.replay_errors == []
+    (why,) = bad.replay_errors
+    assert ":2: action_sequence[1].type" in why and "'Teleport'" in why
+    assert bad.actions[1].type == "Teleport" and not bad.actions[1].supported
+
+
+@pytest.mark.parametrize("spelling,canon", [("DoubleClick", "DoubleClick"), ("double_click", "DoubleClick"),
+                                            ("Double Click", "DoubleClick"), ("dblclick", "DoubleClick"),
+                                            ("hover", "Hover"), ("Drag", "Drag"), ("select", "Select")])
+def test_new_action_types_and_their_spellings_load(data_jsonl, spelling, canon):
+    rec = data_record(1, 1)
+    rec["action_sequence"][0]["type"] = spelling
+    rec["action_sequence"][0]["parameters"].update(option="Large", target="the 'Done' column")
+    (task,) = load_tasks(data_jsonl([rec]))
+    assert task.actions[0].type == canon and task.replay_errors == []
+
+
+@pytest.mark.parametrize("kind,param", [("Select", "option"), ("Drag", "target")])
+def test_select_and_drag_without_their_parameter_are_replay_errors(data_jsonl, kind, param):
+    rec = data_record(1, 2)
+    rec["action_sequence"][1]["type"] = kind
+    (task,) = load_tasks(data_jsonl([rec]))
+    assert len(task.replay_errors) == 1 and f"action_sequence[1].parameters.{param}" in task.replay_errors[0]
+    rec["action_sequence"][1]["parameters"][param] = "Blue"
+    (task,) = load_tasks(data_jsonl([rec]))
+    assert task.replay_errors == [] and getattr(task.actions[1], param) == "Blue"
+
+
+@pytest.mark.parametrize("flag,meaning", [(1, True), (0, False), ("true", True), ("false", False), ("True", True),
+                                          (None, False), (True, True)])
+def test_published_flag_spellings(data_jsonl, flag, meaning):
+    rec = data_record(1, 1)
+    rec["action_sequence"][0]["visual_evaluation_flag"] = flag
+    (task,) = load_tasks(data_jsonl([rec]))
+    assert task.actions[0].visual_evaluation_flag is meaning
+
+
+def test_missing_or_null_assertion_is_judged_on_execution_alone(data_jsonl):
+    rec = data_record(1, 2)
+    rec["action_sequence"][0]["logical_assertion"] = None
+    del rec["action_sequence"][1]["logical_assertion"]
+    (task,) = load_tasks(data_jsonl([rec]))
+    assert [a.has_assertion for a in task.actions] == [False, False]
+    assert task.actions[0].logical_assertion == ""
+
+
+def test_press_and_type_without_description_get_one_from_key_or_text(data_jsonl):
+    rec = data_record(1, 2)
+    rec["action_sequence"][0] = {"type": "Press", "parameters": {"key": "Enter"}, "logical_assertion": "x",
+                                 "visual_evaluation_flag": 1}
+    rec["action_sequence"][1] = {"type": "Type", "parameters": {"text": "milk", "description": None},
+                                 "logical_assertion": "x", "visual_evaluation_flag": 0}
+    (task,) = load_tasks(data_jsonl([rec]))
+    assert [a.description for a in task.actions] == ["Press Enter", "Type 'milk'"]
+    rec["action_sequence"][0] = {"type": "Click", "parameters": {}, "logical_assertion": "x"}
+    err = _error(data_jsonl([rec]))
+    assert err.field == "action_sequence[0].parameters.description"
 
 
 def test_action_type_case_is_forgiven(data_jsonl):

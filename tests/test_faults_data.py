@@ -56,8 +56,7 @@ BAD_FILES: dict[str, tuple[bytes, tuple[str, ...]]] = {
     "id of the wrong type": (f"{GOOD}\n{_line(id=[2])}\n".encode(), (":2:", "'id'", "expected int or str")),
     "action of the wrong type": (f"{GOOD}\n{_line(action_sequence=[7])}\n".encode(),
                                  (":2:", "action_sequence[0]")),
-    "unknown action type": (f"{GOOD}\n{_action(type='DoubleClick')}\n".encode(),
-                            (":2:", "action_sequence[1].type", "DoubleClick")),
+    "action type is not a string": (f"{GOOD}\n{_action(type=7)}\n".encode(), (":2:", "action_sequence[1].type")),
     "flag is not a boolean": (f"{GOOD}\n{_action(visual_evaluation_flag='yes')}\n".encode(),
                               (":2:", "visual_evaluation_flag")),
     "id is a relative path": (f"{GOOD}\n{_line(id='../../etc')}\n".encode(), (":2:", "'id'", "plain name")),
@@ -129,9 +128,10 @@ def _broken_dataset(root: Path) -> Path:
     d = root / "data" / "tiny"
     names = ["good", "corrupt_video", "empty_video", "no_video", "no_assets", "empty_asset", "corrupt_sheet",
              "latin1_reference", "no_folder", "corrupt_checkpoint", "truncated_checkpoint", "empty_checkpoint",
-             "no_checkpoints"]
+             "no_checkpoints", "unknown_action"]
     records = [make_tiny_task(d, n, shade=17 * i, sheets=n not in ("no_assets", "empty_asset"))
                for i, n in enumerate(names)]
+    records[-1]["action_sequence"][1]["type"] = "Teleport"  # a type the harness cannot perform
     (d / "corrupt_video" / "video.mp4").write_bytes(b"this is not a video " * 50)
     (d / "empty_video" / "video.mp4").write_bytes(b"")
     (d / "no_video" / "video.mp4").unlink()
@@ -180,9 +180,9 @@ def test_broken_task_folders_are_task_errors_and_the_run_goes_on(tmp_path, fake_
         assert rec["status"] == "failed" and rec["error_kind"] == "data" and why in rec["error"], (task, rec)
         assert not (out / task / "openai__m" / "index.html").exists()
     for task in ("good", "no_assets", "empty_asset", "latin1_reference", "corrupt_checkpoint",
-                 "truncated_checkpoint", "empty_checkpoint", "no_checkpoints"):
+                 "truncated_checkpoint", "empty_checkpoint", "no_checkpoints", "unknown_action"):
         assert _gen(out, task, "openai__m")["status"] == "done", task
-    assert len(fake_llm.requests) == 8  # no request was sent for a task whose inputs were broken
+    assert len(fake_llm.requests) == 9  # no request was sent for a task whose inputs were broken
     for line in gen.stderr.splitlines():  # one line per failed task, no library noise
         assert line.startswith("W task ") or not line.strip(), line
 
@@ -193,7 +193,7 @@ def test_broken_task_folders_are_task_errors_and_the_run_goes_on(tmp_path, fake_
     assert rec["status"] == "failed" and rec["error_kind"] == "data" and "cannot be read" in rec["error"]
 
     picked = ["good", "corrupt_video", "no_folder", "corrupt_checkpoint", "truncated_checkpoint",
-              "empty_checkpoint", "no_checkpoints"]
+              "empty_checkpoint", "no_checkpoints", "unknown_action"]
     ev = run_cli("evaluate.py", "--data", str(data), "--result", str(out), "--model", "openai/m", "--no-visual",
                  "--task", ",".join(picked), "-q", env=env, cwd=tmp_path)
     assert_no_traceback(ev)
@@ -202,7 +202,9 @@ def test_broken_task_folders_are_task_errors_and_the_run_goes_on(tmp_path, fake_
     assert good["status"] == "scored" and good["scores"]["IFS"] is not None
     for task, why in {"corrupt_video": "generation failed (data)", "no_folder": "is missing",
                       "corrupt_checkpoint": "not a readable image", "truncated_checkpoint": "not a readable image",
-                      "empty_checkpoint": "the file is empty", "no_checkpoints": "no checkpoints"}.items():
+                      "empty_checkpoint": "the file is empty", "no_checkpoints": "no checkpoints",
+                      "unknown_action": "action_sequence[1].type: the harness cannot perform action type 'Teleport'",
+                      }.items():
         rec = _eval(out, task, "openai__m")
         assert rec["status"] == "error" and rec["error_kind"] == "data" and why in rec["error"], (task, rec)
         assert rec["scores"]["final"] is None and rec["steps"] == []

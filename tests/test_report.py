@@ -37,7 +37,7 @@ def test_model_report_counts_means_errors_missing(report_world):
     a = load(report_world, "offline", A)
     assert a["model"] == MODEL_A and a["judge"] == "offline"
     assert a["counts"] == {"tasks": 5, "scored": 3, "no_page": 1, "errors": 1, "missing": 1, "undecided": 1,
-                           "verdicts": {"pass": 2, "fail": 3, "undecided": 1, "error": 0},
+                           "verdicts": {"pass": 2, "fail": 3, "undecided": 1, "error": 0}, "execution_only": 0,
                            "outside_selection": 0}
     # Tasks 1, 2 (no page: 0) and 5 are in the mean; 3 (infrastructure) and 4 (missing) are not.
     assert a["mean"]["IFS"] == pytest.approx((50 + 0 + 50) / 3, abs=1e-3)

@@ -292,7 +292,7 @@ class OfflineAssertionJudge:
 
     # -- memory of earlier states (the state before action i, per task)
 
-    def _note(self, task: Task, step: ReplayStep) -> None:
+    def note(self, task: Task, step: ReplayStep) -> None:
         states = self._states.setdefault(task.id, {})
         if step.record.index == 1:
             states.clear()
@@ -327,7 +327,7 @@ class OfflineAssertionJudge:
             return None
 
     async def judge(self, task: Task, step: ReplayStep) -> Verdict:
-        self._note(task, step)
+        self.note(task, step)
         early = not_executed(step)
         if early is not None:
             return early

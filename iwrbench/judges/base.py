@@ -16,6 +16,7 @@ from iwrbench.states import ReplayStep
 
 OFFLINE_SOURCE = "offline"
 REPLAY_SOURCE = "replay"
+EXECUTION_SOURCE = "execution"  # a step the data gives no assertion for: it holds when it was performed
 
 
 @runtime_checkable
