@@ -28,12 +28,15 @@ from iwrbench.dataset import Action, Task
 from iwrbench.errors import InfrastructureError
 from iwrbench.layout import step_screenshot_name
 from iwrbench.locator import (
+    QUOTE_RE,
+    Anchor,
     AnchorSource,
     Choice,
     Element,
     Locator,
     OfflineLocator,
     key_from_description,
+    normalize,
     normalize_key,
     parse_description,
     text_from_description,
@@ -48,6 +51,7 @@ log = logging.getLogger("iwrbench.agent")
 SETTLE_CAP = 0.4  # seconds an action may take to settle (load, loopback network idle, animations)
 TEXT_CAP = 100_000  # characters of innerText kept per state
 CLICK_TIMEOUT = 3.0  # Playwright's actionability wait before the browser-use fallback
+STRONG_MATCH = 6.0  # a locator score that names the element itself (its own text), not only its surroundings
 
 __all__ = ["LLMLocator", "OfflineLocator", "Locator", "replay_task", "ground_truth_moved"]
 
@@ -195,7 +199,7 @@ def looks_first(action: Action, before: PageState) -> bool:
     """Whether performing `action` on the page in state `before` starts by reading its element list:
     always for Click and Type; for a Press that names a field the focus is not in; for a Scroll that
     names a panel."""
-    if action.type in ("Click", "Type"):
+    if action.type in ("Click", "Type", "DoubleClick", "Hover", "Select", "Drag"):
         return True
     query = parse_description(action.description)
     if action.type == "Press":
@@ -228,6 +232,53 @@ def _failed(reason: str) -> Verdict:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
+def pick_option(wanted: str, options: Sequence[tuple[str, str]]) -> str | None:
+    """The value of the <select> option `wanted` names: its label exactly, else its value, else
+    the label it matches once case, spacing and punctuation are ignored, else one label that
+    contains it. None when nothing fits."""
+    if not options:
+        return None
+    for label, value in options:
+        if label.strip() == wanted.strip():
+            return value
+    for _label, value in options:
+        if value.strip() == wanted.strip():
+            return value
+    want = normalize(wanted)
+    loose = [value for label, value in options if normalize(label) == want or normalize(value) == want]
+    if loose:
+        return loose[0]
+    inside = [value for label, value in options if want and want in normalize(label)]
+    return inside[0] if len(inside) == 1 else None
+
+
+def weak(choice: Choice) -> bool:
+    """The offline locator found the element only by its surroundings, not its own text (a model's
+    choice has no score and is taken as it is)."""
+    return choice.score is not None and choice.score < STRONG_MATCH
+
+
+def anchor_for(words: str, anchors: Sequence[Anchor]) -> Anchor | None:
+    """The visible text a description of a place names ("the 'Done' column"): its quoted phrase, else
+    its words, matched against the page's short texts; the one with the best match, None when no text
+    matches well or two match equally (ambiguous)."""
+    quoted = [next(g for g in m.groups() if g is not None) for m in QUOTE_RE.finditer(words)]
+    phrases = quoted or [" ".join(parse_description(words).words)]
+    best: tuple[float, Anchor] | None = None
+    tie = False
+    for a in anchors:
+        text = normalize(a.text)
+        score = max((10.0 if text == normalize(p) else 6.0 if normalize(p) and normalize(p) in text.split(" ")
+                     else 0.0) for p in phrases)
+        if score <= 0:
+            continue
+        if best is None or score > best[0]:
+            best, tie = (score, a), False
+        elif score == best[0]:
+            tie = True
+    return None if best is None or tie else best[1]
 
 
 # ---------------------------------------------------------------- ground truth for Scroll
@@ -587,8 +638,16 @@ class Replayer:
             await self.press(action, before, rec, timings)
         elif action.type == "Scroll":
             await self.scroll(action, before, rec, timings)
-        else:  # the dataset loader admits only the four types
-            raise NotPerformed(f"unknown action type {action.type!r}")
+        elif action.type == "DoubleClick":
+            await self.double_click(action, before, rec, timings)
+        elif action.type == "Hover":
+            await self.hover(action, before, rec, timings)
+        elif action.type == "Select":
+            await self.select(action, before, rec, timings)
+        elif action.type == "Drag":
+            await self.drag(action, before, rec, timings)
+        else:  # evaluation refuses such a task as a data error before it gets here
+            raise NotPerformed(f"the harness cannot perform action type {action.type!r}")
 
     async def click(self, action: Action, before: PageState, rec: StepRecord, timings: dict[str, float]) -> None:
         handle, element, seen = await self._target(action, before, rec, timings)
@@ -768,6 +827,174 @@ class Replayer:
                                          if gt is False else "the view did not move; no recording to compare"})
             return
         rec.locator = LocatorInfo(**{**rec.locator.model_dump(), **info})
+
+    async def double_click(self, action: Action, before: PageState, rec: StepRecord,
+                           timings: dict[str, float]) -> None:
+        await self._pointer(action, before, rec, timings, "double-click")
+
+    async def hover(self, action: Action, before: PageState, rec: StepRecord, timings: dict[str, float]) -> None:
+        await self._pointer(action, before, rec, timings, "hover")
+
+    async def _pointer(self, action: Action, before: PageState, rec: StepRecord, timings: dict[str, float],
+                       what: str) -> None:
+        """Double-click or hover what the description names. Rows and labels that react to a double
+        click or a hover are often no interactive element (the listener sits on the list): when no
+        element matches the description well, the visible text it quotes is the place."""
+        seen = await self.look(action, before, timings)
+        choice = await self.locate(action, seen, timings)
+        self._record_choice(rec, choice, seen)
+        quoted = [next(g for g in m.groups() if g is not None) for m in QUOTE_RE.finditer(action.description)]
+        if choice.element is None or (weak(choice) and quoted):
+            box, found = await self._place(choice, seen, " ".join(f"'{q}'" for q in quoted) or action.description)
+            rec.attempted = True
+            t = time.monotonic()
+            try:
+                x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+                await self.sandbox.call("mouse move", self.page.mouse.move(x, y))
+                if what == "double-click":
+                    await self.sandbox.call(what, self.page.mouse.dblclick(x, y))
+                rec.locator = LocatorInfo(**{**rec.locator.model_dump(), "element": found})
+            finally:
+                timings["act"] = time.monotonic() - t
+            return
+        rec.attempted = True
+        ref = seen.ref(choice.element.index)
+        handle = await self.perception.handle(ref) if ref is not None else None
+        t = time.monotonic()
+        try:
+            if handle is None:
+                raise NotPerformed(f"the element {choice.element.summary()} is no longer on the page")
+            timeout = min(CLICK_TIMEOUT, self.step_timeout)
+            call = handle.dblclick if what == "double-click" else handle.hover
+            try:
+                await self.sandbox.call(what, call(timeout=timeout * 1000), timeout=timeout + 2)
+            except (PageHung, PageCrashed, BrowserDied):
+                raise
+            except Exception as exc:
+                # Covered or moving: act where the element is, as a user's mouse would.
+                await self._mouse_at(handle, choice.element, what, exc, clicks=2 if what == "double-click" else 0)
+                rec.locator = LocatorInfo(**{**rec.locator.model_dump(), "fallback": "mouse at the element's box"})
+        finally:
+            timings["act"] = time.monotonic() - t
+
+    async def _mouse_at(self, handle: Any, element: Element, what: str, exc: BaseException, *, clicks: int) -> None:
+        """Move the mouse to the element's box (and click `clicks` times) when Playwright's own
+        actionability checks refuse (an element covered by a transparent layer, still animating)."""
+        box = None
+        with contextlib.suppress(Exception):
+            box = await self.sandbox.call("element box", handle.bounding_box(), timeout=min(3.0, self.step_timeout))
+        if not box or box["width"] <= 0 or box["height"] <= 0:
+            raise NotPerformed(f"{what} failed: {_first_line(exc)}") from None
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        await self.sandbox.call("mouse move", self.page.mouse.move(x, y))
+        if clicks:
+            await self.sandbox.call(what, self.page.mouse.click(x, y, click_count=clicks))
+
+    async def select(self, action: Action, before: PageState, rec: StepRecord, timings: dict[str, float]) -> None:
+        """Pick `parameters.option` in the control the description names: a native <select> takes it
+        directly (by label, else value, else the closest label); a custom dropdown is opened by a click
+        and the option is then clicked like any element."""
+        option = action.option
+        if not option:
+            raise NotPerformed("the action names no option to select")
+        handle, element, _seen = await self._target(action, before, rec, timings)
+        t = time.monotonic()
+        try:
+            if handle is None:
+                raise NotPerformed(f"the element {element.summary()} is no longer on the page")
+            timeout = min(CLICK_TIMEOUT, self.step_timeout)
+            tag = await self.sandbox.call("element tag", handle.evaluate("e => e.tagName"), timeout=timeout + 2)
+            if str(tag).upper() == "SELECT":
+                labels = await self.sandbox.call("options", handle.evaluate(
+                    "e => Array.from(e.options).map(o => [o.label || o.text, o.value])"), timeout=timeout + 2)
+                picked = pick_option(option, [(str(a), str(b)) for a, b in labels])
+                if picked is None:
+                    raise NotPerformed(f"the list {element.summary()} has no option {option!r}")
+                await self.sandbox.call("select", handle.select_option(value=picked, timeout=timeout * 1000),
+                                        timeout=timeout + 2)
+                rec.locator = LocatorInfo(**{**rec.locator.model_dump(), "option": picked})
+                return
+            await self.sandbox.call("click", handle.click(timeout=timeout * 1000), timeout=timeout + 2)
+            await self.sandbox.settle(cap=SETTLE_CAP)
+            opened = await self.perception.look(self.viewport(before), timeout=self.step_timeout, hints=[option])
+            pick = Action(index=action.index, type="Click", description=f"Click the option '{option}'",
+                          logical_assertion="", visual_evaluation_flag=False)
+            pool = [e for e in opened.elements if e.kind in ("option", "menuitem", "listitem", "radio", "generic",
+                                                              "button", "link", "cell")]
+            choice = await self._locate_among(pick, pool or opened.elements, timings)
+            if choice.element is None:
+                raise NotPerformed(f"the dropdown {element.summary()} shows no option {option!r}: {choice.reason}")
+            ref = opened.ref(choice.element.index)
+            target = await self.perception.handle(ref) if ref is not None else None
+            if target is None:
+                raise NotPerformed(f"the option {choice.element.summary()} is no longer on the page")
+            await self.sandbox.call("click", target.click(timeout=timeout * 1000), timeout=timeout + 2)
+            rec.locator = LocatorInfo(**{**rec.locator.model_dump(), "option": choice.element.summary()})
+        except (PageHung, PageCrashed, BrowserDied, NotPerformed):
+            raise
+        except Exception as exc:
+            raise NotPerformed(f"selecting {option!r} failed: {_first_line(exc)}") from None
+        finally:
+            timings["act"] = time.monotonic() - t
+
+    async def drag(self, action: Action, before: PageState, rec: StepRecord, timings: dict[str, float]) -> None:
+        """Press on what the description names, move in small steps to what `parameters.target`
+        describes, release: what both HTML5 drag-and-drop and pointer-driven sortable lists react to.
+        Cards, list items and drop zones are often no interactive element: when no element matches the
+        description well, the visible text it quotes is the place (its box on the screen)."""
+        where = action.target
+        if not where:
+            raise NotPerformed("the action names no place to drop on")
+        seen = await self.look(action, before, timings)
+        choice = await self.locate(action, seen, timings)
+        self._record_choice(rec, choice, seen)
+        drop_words = [next(g for g in m.groups() if g is not None) for m in QUOTE_RE.finditer(where)]
+        source_words = " ".join(p for m in QUOTE_RE.finditer(action.description)
+                                for p in [next(g for g in m.groups() if g is not None)] if p not in drop_words)
+        a, what = await self._place(choice, seen, source_words or action.description)
+        rec.attempted = True
+        drop = Action(index=action.index, type="Click", description=f"Drop on {where}", logical_assertion="",
+                      visual_evaluation_flag=False)
+        pool = [e for e in seen.elements if choice.element is None or e.index != choice.element.index]
+        b, target = await self._place(await self._locate_among(drop, pool, timings), seen, where)
+        t = time.monotonic()
+        try:
+            x0, y0 = a["x"] + a["width"] / 2, a["y"] + a["height"] / 2
+            x1, y1 = b["x"] + b["width"] / 2, b["y"] + b["height"] / 2
+            mouse = self.page.mouse
+            await self.sandbox.call("mouse move", mouse.move(x0, y0))
+            await self.sandbox.call("mouse down", mouse.down())
+            await self.sandbox.call("mouse move", mouse.move(x0 + 4, y0 + 4, steps=2))
+            await self.sandbox.call("mouse move", mouse.move(x1, y1, steps=12))
+            await self.sandbox.call("mouse up", mouse.up())
+            rec.locator = LocatorInfo(**{**rec.locator.model_dump(), "element": what, "target": target})
+        except (PageHung, PageCrashed, BrowserDied):
+            raise
+        except Exception as exc:
+            raise NotPerformed(f"dragging failed: {_first_line(exc)}") from None
+        finally:
+            timings["act"] = time.monotonic() - t
+
+    async def _place(self, choice: Choice, seen: Perceived, words: str) -> tuple[dict[str, float], str]:
+        """The on-screen box of the element `choice` found (scrolled into view), or of the visible text
+        `words` quote when the choice is weak or empty; NotPerformed when neither is there."""
+        timeout = min(CLICK_TIMEOUT, self.step_timeout)
+        if choice.element is not None and not weak(choice):
+            ref = seen.ref(choice.element.index)
+            handle = await self.perception.handle(ref) if ref is not None else None
+            if handle is not None:
+                with contextlib.suppress(Exception):
+                    await self.sandbox.call("scroll", handle.scroll_into_view_if_needed(timeout=timeout * 1000),
+                                            timeout=timeout + 2)
+                box = await self.sandbox.call("element box", handle.bounding_box(), timeout=timeout + 2)
+                if box and box["width"] > 0 and box["height"] > 0:
+                    return box, choice.element.summary()
+        spot = anchor_for(words, seen.anchors())
+        if spot is None:
+            raise NotPerformed(f"nothing on the page matches {words!r}" + (f": {choice.reason}" if choice.reason else ""))
+        sx, sy = await self.sandbox.evaluate("() => [scrollX, scrollY]", what="reading scroll offsets")
+        x, y, w, h = spot.bbox
+        return {"x": x - sx, "y": y - sy, "width": w, "height": h}, f"the text {spot.text!r}"
 
     async def _locate_among(self, action: Action, pool: list[Element], timings: dict[str, float]) -> Choice:
         t = time.monotonic()

@@ -222,17 +222,19 @@ RELATIONS = {"to the left of": "left", "left of": "left", "to the right of": "ri
              "on top of": "above"}
 
 
-def parse_description(description: str, *, typed_text: str | None = None) -> Query:
-    """Split a description into quoted phrases, role words, position words and content words."""
+def parse_description(description: str, *, typed_text: str | None = None, ignore: Sequence[str] = ()) -> Query:
+    """Split a description into quoted phrases, role words, position words and content words.
+    Quoted phrases that are `typed_text` or one of `ignore` (a Select's option, a Drag's drop target)
+    name no element and are left out."""
     desc = description.strip()
     quoted: list[str] = []
     context_quoted: list[tuple[str, str]] = []
-    typed = normalize(typed_text) if typed_text else ""
+    skip = {normalize(t) for t in (typed_text, *ignore) if t}
     for m in QUOTE_RE.finditer(desc):
         phrase = next(g for g in m.groups() if g is not None).strip()
         if not phrase:
             continue
-        if typed and normalize(phrase) == typed:
+        if normalize(phrase) in skip:
             continue  # "Type 'Bananas' into ..." — the typed text names no element
         before = desc[: m.start()].lower()
         rel = RELATION_RE.search(before)
@@ -379,6 +381,12 @@ def _role_score(q: Query, e: Element, action_type: str) -> float:
     score = 0.0
     if action_type == "Type":
         score += 2.0 if (e.editable or kind == "textbox") else -8.0
+    elif action_type == "Select":
+        # A native list, or a custom dropdown's opener (aria-haspopup); a custom one may be any button.
+        if kind in ("combobox", "listbox"):
+            score += 2.0
+        elif e.attributes.get("aria-haspopup", "false").lower() not in ("", "false"):
+            score += 1.5
     for role in q.roles:
         if role == "icon":
             short = len(normalize(e.text)) <= 3
@@ -590,8 +598,9 @@ class Choice:
 
 
 def rank(action_type: str, description: str, elements: Sequence[Element], *,
-         typed_text: str | None = None, anchors: AnchorSource = None) -> tuple[Query, list[Scored]]:
-    q = parse_description(description, typed_text=typed_text)
+         typed_text: str | None = None, anchors: AnchorSource = None, ignore: Sequence[str] = (),
+         ) -> tuple[Query, list[Scored]]:
+    q = parse_description(description, typed_text=typed_text, ignore=ignore)
     extent = (max((e.bbox[0] + e.bbox[2] for e in elements if e.bbox), default=1.0),
               max((e.bbox[1] + e.bbox[3] for e in elements if e.bbox), default=1.0))
     spatial: dict[tuple[str, str], dict[int, float]] = {}
@@ -607,11 +616,11 @@ def rank(action_type: str, description: str, elements: Sequence[Element], *,
 
 def choose(action_type: str, description: str, elements: Sequence[Element], *,
            typed_text: str | None = None, min_score: float = MIN_SCORE, margin: float = MARGIN,
-           anchors: AnchorSource = None) -> Choice:
+           anchors: AnchorSource = None, ignore: Sequence[str] = ()) -> Choice:
     """Pick the element a description names, or None when no match is clear (deterministic)."""
     if not elements:
         return Choice(None, "offline", reason="the page has no interactive elements", candidates=0)
-    q, scored = rank(action_type, description, elements, typed_text=typed_text, anchors=anchors)
+    q, scored = rank(action_type, description, elements, typed_text=typed_text, anchors=anchors, ignore=ignore)
     best = scored[0]
     alts = tuple(f"{s.element.summary(40)} {s.score:.1f}" for s in scored[:3])
     if best.score < min_score:
@@ -757,7 +766,14 @@ class OfflineLocator:
             pool = [e for e in elements if e.editable or e.kind == "textbox"]
             if not pool:
                 return Choice(None, self.name, reason="the page has no editable field", candidates=len(elements))
-        choice = choose(action.type, action.description, pool, typed_text=typed, min_score=self.min_score,
-                        margin=self.margin, anchors=anchors)
+        ignore: list[str] = []
+        if action.type == "Select":
+            ignore.append(action.option or "")
+        elif action.type == "Drag":
+            ignore += [next(g for g in m.groups() if g is not None) for m in QUOTE_RE.finditer(action.target or "")]
+        # A double-click, a hover or the press of a drag names its element as a click does.
+        kind = "Click" if action.type in ("DoubleClick", "Hover", "Drag") else action.type
+        choice = choose(kind, action.description, pool, typed_text=typed, min_score=self.min_score,
+                        margin=self.margin, anchors=anchors, ignore=ignore)
         choice = replace(choice, candidates=len(elements))
         return choice

@@ -237,3 +237,44 @@ def sample_selectors() -> dict[str, list[str | None]]:
         obj = json.loads(spec.read_text(encoding="utf-8"))
         out[str(obj["id"])] = [a.get("selector") for a in obj["actions"]]
     return out
+
+
+def action(kind: str, desc: str, **params: Any) -> dict:
+    """An action of any type: action('Select', "Select 'Large' in the size list", option='Large')."""
+    return {"type": kind, "parameters": {"description": desc, **params}}
+
+
+# DoubleClick, Hover, Select and Drag: each control records what happened to it in #log.
+MORE_ACTIONS_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>More actions</title>
+<style>body{font:16px sans-serif;margin:20px} li{padding:6px;margin:4px;border:1px solid #ccc;width:260px}
+li .del{visibility:hidden} li:hover .del{visibility:visible} .col{display:inline-block;vertical-align:top;
+width:200px;min-height:120px;border:2px dashed #999;margin:8px;padding:6px} .card{padding:8px;background:#eef;
+margin:4px;cursor:grab} #menu{display:none;border:1px solid #888} #menu.open{display:block}
+#menu div{padding:4px;cursor:pointer}</style></head>
+<body>
+<ul id="todos"><li><span class="text">Buy milk</span> <button class="del" aria-label="Delete">×</button></li>
+<li><span class="text">Walk the dog</span> <button class="del" aria-label="Delete">×</button></li></ul>
+<label>Size <select id="size"><option value="s">Small</option><option value="m">Medium</option>
+<option value="l">Large</option></select></label>
+<div><button id="colour" aria-haspopup="listbox">Colour: none</button>
+<div id="menu" role="listbox"><div role="option">Red</div><div role="option">Green</div></div></div>
+<div class="col" id="todo-col"><b>To do</b><div class="card" draggable="true" id="c1">Write report</div></div>
+<div class="col" id="done-col"><b>Done</b></div>
+<p id="log"></p>
+<script>
+const log = m => { document.getElementById('log').textContent += m + '. '; };
+document.querySelectorAll('#todos .text').forEach(t => t.addEventListener('dblclick', () => {
+  t.textContent = t.textContent + ' (editing)'; log('edit ' + t.textContent); }));
+document.querySelectorAll('#todos li').forEach(li => li.addEventListener('mouseenter', () => log('hover')));
+document.querySelectorAll('.del').forEach(b => b.addEventListener('click', () => { log('deleted');
+  b.parentElement.remove(); }));
+document.getElementById('size').addEventListener('change', e => log('size ' + e.target.value));
+const menu = document.getElementById('menu'), colour = document.getElementById('colour');
+colour.addEventListener('click', () => menu.classList.toggle('open'));
+menu.querySelectorAll('[role=option]').forEach(o => o.addEventListener('click', () => {
+  colour.textContent = 'Colour: ' + o.textContent; menu.classList.remove('open'); log('colour ' + o.textContent); }));
+const card = document.getElementById('c1'), done = document.getElementById('done-col');
+card.addEventListener('dragstart', e => e.dataTransfer.setData('text/plain', 'c1'));
+done.addEventListener('dragover', e => e.preventDefault());
+done.addEventListener('drop', e => { e.preventDefault(); done.appendChild(card); log('dropped in Done'); });
+</script></body></html>"""

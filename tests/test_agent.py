@@ -8,12 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from iwrbench.agent import LLMLocator, Replayer, parse_index, replay_task
+from iwrbench.agent import LLMLocator, Replayer, parse_index, pick_option, replay_task
 from iwrbench.browser import Browser
 from iwrbench.dataset import Task, load_tasks
 from iwrbench.locator import OfflineLocator
 from tests.fixtures_replay import (
+    MORE_ACTIONS_PAGE,
     PAGES,
+    action,
     click,
     press,
     replay_task_of,
@@ -497,3 +499,39 @@ def test_the_next_action_is_perceived_while_the_screenshot_is_taken(tmp_path: Pa
     for i, kind in enumerate(kinds):
         if kind == "look":
             assert kinds[i - 1] == "shot", kinds
+
+
+def test_double_click_hover_select_and_drag_are_performed(tmp_path: Path):
+    """The four action types beyond the published ones, located by description like the others."""
+    task = replay_task_of(tmp_path / "more", [
+        action("DoubleClick", "Double-click the 'Buy milk' item to edit it"),
+        action("Hover", "Hover over the 'Walk the dog' row"),
+        action("Click", "Click the delete button of the 'Walk the dog' row"),
+        action("Select", "Select 'Large' in the Size dropdown", option="Large"),
+        action("Select", "Choose Green from the colour list", option="Green"),
+        action("Drag", "Drag the 'Write report' card to the 'Done' column", target="the 'Done' column"),
+    ], task_id="more")
+
+    async def go():
+        async with Browser.launch(name="agent-more") as b:
+            page = write_page(tmp_path / "pages" / "more", MORE_ACTIONS_PAGE)
+            return await _replay(b, task, page, tmp_path / "out")
+
+    r = run(go())
+    assert r.error is None
+    assert all(_executed(r)), [s.record.error for s in r.steps]
+    log = r.steps[-1].after.text
+    for said in ("edit Buy milk (editing)", "hover", "deleted", "size l", "colour Green", "dropped in Done"):
+        assert said in log, (said, log)
+    assert "Walk the dog" not in log and "Buy milk" in log  # the hovered row was the one deleted
+    assert r.steps[3].record.locator.model_dump().get("option") == "l"
+
+
+def test_pick_option_prefers_exact_label_then_value_then_loose_match():
+    opts = [("Small", "s"), ("Medium", "m"), ("Large", "l"), ("Extra large", "xl")]
+    assert pick_option("Large", opts) == "l"
+    assert pick_option("xl", opts) == "xl"
+    assert pick_option("large ", opts) == "l"
+    assert pick_option("medium", opts) == "m"
+    assert pick_option("Huge", opts) is None
+    assert pick_option("arg", opts) is None  # inside two labels: not one clear option
