@@ -48,7 +48,10 @@ from iwrbench.states import PageState, ReplayResult, ReplayStep
 
 log = logging.getLogger("iwrbench.agent")
 
-SETTLE_CAP = 0.4  # seconds an action may take to settle (load, loopback network idle, animations)
+# Seconds an action may take to settle: its navigation's load, the page's requests, frame callbacks,
+# animations and one-shot timers (debounced searches, autocomplete delays). A page that is quiet sooner
+# is captured sooner (usually after one or two frames); the cap only bounds a page that never is.
+SETTLE_CAP = 3.0
 TEXT_CAP = 100_000  # characters of innerText kept per state
 CLICK_TIMEOUT = 3.0  # Playwright's actionability wait before the browser-use fallback
 STRONG_MATCH = 6.0  # a locator score that names the element itself (its own text), not only its surroundings

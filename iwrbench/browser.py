@@ -53,55 +53,27 @@ LAUNCH_ARGS = [
     # taking ~4 GB per worker before V8's default limit, enough to start the OOM killer on a small box.
     "--js-flags=--max-old-space-size=1024",
 ]
-# Deterministic Math.random (xorshift32), so pages that draw random content render the same every run.
-# requestAnimationFrame keeps count of the page's pending callbacks (window.__iwrRaf, not enumerable),
-# so settling can tell whether one frame is enough: see SETTLE_SCRIPT.
-INIT_SCRIPT = """
-(() => {
-  let s = 20250314 >>> 0;
-  const rnd = function () { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s / 4294967296; };
-  try { Object.defineProperty(Math, 'random', { value: rnd, writable: true, configurable: true }); } catch (e) {}
-  try {
-    const raf = window.requestAnimationFrame, caf = window.cancelAnimationFrame;
-    if (typeof raf !== 'function' || typeof caf !== 'function') return;
-    const pending = new Set();
-    const request = function requestAnimationFrame(cb) {
-      if (typeof cb !== 'function') return raf.call(window, cb);  // the native TypeError
-      const id = raf.call(window, function (t) { pending.delete(id); return cb.call(this, t); });
-      pending.add(id);
-      return id;
-    };
-    const cancel = function cancelAnimationFrame(id) { pending.delete(id); return caf.call(window, id); };
-    for (const [name, value] of [['requestAnimationFrame', request], ['cancelAnimationFrame', cancel],
-        ['webkitRequestAnimationFrame', request], ['webkitCancelAnimationFrame', cancel]]) {
-      if (name in window) Object.defineProperty(window, name, { value, writable: true, configurable: true });
-    }
-    Object.defineProperty(window, '__iwrRaf', { value: Object.freeze({
-      frame: cb => raf.call(window, cb), pending: () => pending.size }) });
-  } catch (e) {}
-})();
-"""
-# One animation frame, or two when the page asked for another frame meanwhile (Vue-style transitions
-# start from a nested requestAnimationFrame), then wait for finite running animations/transitions,
-# all within `cap` ms. Without the counter (a page that replaced it), always two frames. Our own frame
-# requests bypass the counter.
+# Runs before the page's own scripts in every document: seeded Math.random, and the counters that let
+# settling wait for what an action started (frame callbacks, one-shot timers, animations), with every
+# function it calls saved before the page could replace it. See the file's header.
+INIT_SCRIPT = (Path(__file__).parent / "js" / "page_init.js").read_text(encoding="utf-8")
+# Settling inside the page: the init script's __iwrSettle (cap in ms), or, in a document it did not
+# reach, two frames and the finite animations.
 SETTLE_SCRIPT = """
-(cap) => new Promise(resolve => {
+(cap) => (typeof window.__iwrSettle === 'function') ? window.__iwrSettle(cap) : new Promise(resolve => {
   let finished = false;
-  const done = () => { if (!finished) { finished = true; resolve(true); } };
-  setTimeout(done, cap);
-  const hook = window.__iwrRaf;
-  const frame = hook ? hook.frame : (cb => requestAnimationFrame(cb));
+  const done = (why) => { if (!finished) { finished = true; resolve(why); } };
+  setTimeout(() => done('cap'), cap);
   const check = () => {
     let anims = [];
     try {
       anims = document.getAnimations().filter(a => a.playState === 'running' &&
         Number.isFinite(a.effect && a.effect.getComputedTiming ? a.effect.getComputedTiming().endTime : Infinity));
     } catch (e) {}
-    if (!anims.length) return done();
-    Promise.all(anims.map(a => a.finished.catch(() => null))).then(() => frame(done));
+    if (!anims.length) return done('settled');
+    Promise.all(anims.map(a => a.finished.catch(() => null))).then(() => requestAnimationFrame(() => done('settled')));
   };
-  frame(() => (!hook || hook.pending() > 0) ? frame(check) : check());
+  requestAnimationFrame(() => requestAnimationFrame(check));
 })
 """
 BLANK_PAGE = b"<!DOCTYPE html><html><head><meta charset='utf-8'><title></title></head><body></body></html>"
@@ -479,6 +451,8 @@ def _first_line(exc: BaseException) -> str:
 
 
 NAVIGATION_RETRIES = 5
+LOAD_SETTLE_CAP = 5.0  # seconds a loaded page may keep loading scripts and rendering (an AMD loader)
+SETTLE_ROUNDS = 8  # settle passes per wait: each one ends when the page is quiet or starts new requests
 _NAVIGATED = ("execution context was destroyed", "cannot find context with specified id", "frame was detached",
               "navigating frame was detached", "unable to capture screenshot")
 
@@ -514,6 +488,7 @@ class PageSandbox:
         self._idle = asyncio.Event()
         self._idle.set()
         self._navigations = 0
+        self.last_settle = ""
         self._tasks: set[asyncio.Task] = set()
         self._closed = False
 
@@ -768,31 +743,44 @@ class PageSandbox:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.page.evaluate("document.fonts ? document.fonts.ready.then(() => 1) : 1"),
                                    timeout=min(2.0, self.step_timeout))
-        await self.settle(cap=0.5)
+        await self.settle(cap=LOAD_SETTLE_CAP)
 
     async def settle(self, cap: float = 0.4, *, navigated: bool = False,
                      then: tuple[str, Any] | None = None) -> Any:
-        """Event-driven wait after an action: load (if it navigated), loopback network idle, one or two
-        animation frames and finite animations, all within `cap` seconds. `then` is a page script
-        and its argument, run in the page as soon as it has settled (one round trip saved); returns
-        its result (None without it)."""
+        """Event-driven wait after an action, within `cap` seconds: the navigation it started (its load),
+        the page's same-origin requests, then inside the page its frame callbacks, animations and
+        one-shot timers due within the cap (page_init.js); repeated while that work starts new requests
+        or a navigation. `then` is a page script and its argument, run in the page as soon as it has
+        settled, in the same round trip; its result is returned (None without it).
+        `last_settle` says how the wait ended: "settled", or "cap" when the page was still busy."""
         deadline = time.monotonic() + cap
-        if navigated:
-            with contextlib.suppress(Exception):
-                remain = max(0.05, deadline - time.monotonic())
-                await asyncio.wait_for(self.page.wait_for_load_state("load", timeout=remain * 1000), timeout=remain + 0.5)
-        if not self._idle.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._idle.wait(), timeout=max(0.01, deadline - time.monotonic()))
-        remain_ms = max(30.0, (deadline - time.monotonic()) * 1000)
-        timeout = remain_ms / 1000 + self.step_timeout / 2
-        if then is None:
-            await self.evaluate(SETTLE_SCRIPT, remain_ms, timeout=timeout, what="waiting for the page to settle")
-            return None
-        script, arg = then
-        both = f"async ([cap, arg]) => {{ await ({SETTLE_SCRIPT.strip()})(cap); return ({script.strip()})(arg); }}"
-        return await self.evaluate(both, [remain_ms, arg], timeout=timeout,
-                                   what="waiting for the page to settle and reading it")
+        navs = self._navigations - (1 if navigated else 0)
+        script, arg = then if then is not None else ("() => null", None)
+        both = (f"async ([cap, arg]) => {{ const why = await ({SETTLE_SCRIPT.strip()})(cap); "
+                f"return [why, ({script.strip()})(arg)]; }}")
+        value: Any = None
+        self.last_settle = "cap"
+        for _ in range(SETTLE_ROUNDS):
+            if self._navigations != navs:
+                navs = self._navigations
+                with contextlib.suppress(Exception):
+                    remain = max(0.05, deadline - time.monotonic())
+                    await asyncio.wait_for(self.page.wait_for_load_state("load", timeout=remain * 1000),
+                                           timeout=remain + 0.5)
+            if not self._idle.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._idle.wait(), timeout=max(0.01, deadline - time.monotonic()))
+            remain_ms = max(30.0, (deadline - time.monotonic()) * 1000)
+            timeout = remain_ms / 1000 + self.step_timeout / 2
+            why, value = await self.evaluate(both, [remain_ms, arg], timeout=timeout,
+                                             what="waiting for the page to settle and reading it")
+            busy = not self._idle.is_set() or self._navigations != navs
+            if why == "settled" and not busy:
+                self.last_settle = "settled"
+                break
+            if time.monotonic() >= deadline:
+                break
+        return value if then is not None else None
 
     async def screenshot(self, path: Path | None = None) -> bytes:
         """Viewport PNG at the task's resolution (written atomically when `path` is given)."""

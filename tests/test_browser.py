@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import json
 import os
@@ -307,6 +308,78 @@ def test_the_frame_counter_keeps_requestAnimationFrame_as_it_was(tmp_path: Path)
                 assert got == {"idle": 0, "two": 2, "one": 1, "prefixed": 2, "prefixed_cancelled": 1,
                                "stamp": "number", "after": 0, "error": "TypeError",
                                "enumerable": False}
+            finally:
+                await sb.close()
+
+    run(go())
+
+
+SETTLE_TIMERS_PAGE = """<p id=t>start</p><div id=box style="position:relative;left:0">box</div>
+<button id=debounce onclick="clearTimeout(window.d); window.d = setTimeout(() => t.textContent = 'searched', 300)">D</button>
+<button id=js onclick="const t0 = performance.now(); const f = () => { const k = Math.min(1, (performance.now() - t0) / 400);
+  box.style.left = (k * 200) + 'px'; if (k < 1) requestAnimationFrame(f); else t.textContent = 'moved'; };
+  requestAnimationFrame(f)">J</button>
+<button id=chunks onclick="let n = 0; const f = () => { t.textContent = 'chunk ' + (++n); if (n < 20) setTimeout(f, 5); }; f()">C</button>
+<button id=late onclick="setTimeout(() => t.textContent = 'toast gone', 8000); t.textContent = 'toast'">L</button>
+<button id=fetch onclick="setTimeout(() => fetch('data.txt').then(r => r.text()).then(x => t.textContent = x), 100)">F</button>
+<script>
+  // A poller re-armed from its own timer, and a frame loop running since the page loaded (a game).
+  (function poll() { window.polls = (window.polls || 0) + 1; setTimeout(poll, 250); })();
+  (function spin() { window.spins = (window.spins || 0) + 1; requestAnimationFrame(spin); })();
+</script>"""
+
+
+@browser
+def test_settling_waits_for_timers_frames_and_requests_the_action_started(tmp_path: Path):
+    """A debounced update (300 ms), a script animation driven by frames (400 ms), work done in chunks
+    of 5 ms timers and a request made after a timer are waited for; a timer due after the cap, a
+    poller that re-arms itself and a frame loop that ran before the action are not."""
+    page = write_page(tmp_path / "p", SETTLE_TIMERS_PAGE, {"data.txt": "fetched"})
+
+    async def go():
+        async with Browser.launch(name="settle-timers") as b:
+            sb = await b.open_sandbox(page, 800, 600)
+            try:
+                await sb.load()
+                await asyncio.sleep(1.2)  # the frame loop has now run for over a second: a loop, not an animation
+                for button, text in (("debounce", "searched"), ("js", "moved"), ("chunks", "chunk 20"),
+                                     ("fetch", "fetched")):
+                    await sb.page.click(f"#{button}")
+                    assert await sb.settle(cap=3.0, then=("() => t.textContent", None)) == text, button
+                    assert sb.last_settle == "settled", button
+                started = time.monotonic()
+                await sb.page.click("#late")
+                assert await sb.settle(cap=3.0, then=("() => t.textContent", None)) == "toast"
+                assert time.monotonic() - started < 1.5 and sb.last_settle == "settled"
+            finally:
+                await sb.close()
+
+    run(go())
+
+
+HOSTILE_GLOBALS_PAGE = """<p id=t>start</p><button id=b onclick="t.textContent = 'clicked'">B</button>
+<script>
+  window.setTimeout = () => { throw new Error('no timers here'); };
+  window.Promise = function () { throw new Error('no promises here'); };
+  Document.prototype.getAnimations = () => { throw new Error('no animations here'); };
+  window.requestAnimationFrame = () => 0;
+</script>"""
+
+
+@browser
+def test_settling_survives_a_page_that_replaces_the_functions_it_uses(tmp_path: Path):
+    """Settling calls only the functions page_init.js saved before the page ran."""
+    page = write_page(tmp_path / "p", HOSTILE_GLOBALS_PAGE)
+
+    async def go():
+        async with Browser.launch(name="settle-hostile") as b:
+            sb = await b.open_sandbox(page, 800, 600)
+            try:
+                await sb.load()
+                await sb.page.click("#b")
+                assert await sb.settle(cap=2.0, then=("() => document.getElementById('t').textContent", None)) \
+                    == "clicked"
+                assert sb.last_settle == "settled"
             finally:
                 await sb.close()
 

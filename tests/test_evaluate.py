@@ -121,11 +121,12 @@ def test_missing_checkpoints_is_a_data_error(tmp_path: Path):
 
 def test_bad_data_is_one_line_exit_2(tmp_path: Path):
     bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"id": 1, "action_sequence": [{"type": "Hover", "parameters": {"description": "x"}}]}\n')
+    bad.write_text('{"id": 1, "action_sequence": [{"type": "Click", "parameters": {"description": "x"}, '
+                   '"visual_evaluation_flag": "maybe"}]}\n')
     res = run("evaluate.py", "--data", str(bad), "--model", "builtin/blank", "--result", str(tmp_path / "o"))
     assert res.returncode == 2
     lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1 and "bad.jsonl:1" in lines[0] and "action_sequence[0].type" in lines[0]
+    assert len(lines) == 1 and "bad.jsonl:1" in lines[0] and "action_sequence[0].visual_evaluation_flag" in lines[0]
     assert "Traceback" not in res.stderr
 
 
