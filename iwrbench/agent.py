@@ -20,10 +20,11 @@ import logging
 import re
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from iwrbench.browser import Browser, BrowserDied, PageCrashed, PageHung, PageSandbox
+from iwrbench.browser import Browser, BrowserDied, PageCrashed, PageHung, PageSandbox, PageScriptError
 from iwrbench.dataset import Action, Task
 from iwrbench.errors import InfrastructureError
 from iwrbench.layout import step_screenshot_name
@@ -40,6 +41,7 @@ from iwrbench.locator import (
     normalize_key,
     parse_description,
     text_from_description,
+    without_key,
 )
 from iwrbench.models.base import ImagePart, Model, ModelError, ModelRequest, TextPart
 from iwrbench.perception import Perceived, Perception
@@ -58,115 +60,16 @@ STRONG_MATCH = 6.0  # a locator score that names the element itself (its own tex
 
 __all__ = ["LLMLocator", "OfflineLocator", "Locator", "replay_task", "ground_truth_moved"]
 
-# The text a reader sees in the viewport, in document order: text nodes with a box on screen (inside
-# every clipping ancestor, not hidden, not transparent) plus what form fields show (value, else the
-# placeholder; a select's chosen option). The offline judge compares it with the recording's OCR
-# before it pays for OCR of the page's own screenshots (~1 s a picture; this costs a few ms).
-SCREEN_TEXT_JS = """
-(cap) => {
-  const d = document, vw = innerWidth, vh = innerHeight, root = d.body || d.documentElement;
-  if (!root) return '';
-  const styles = new Map(), boxes = new Map();
-  const style = el => { let s = styles.get(el); if (!s) { s = getComputedStyle(el); styles.set(el, s); } return s; };
-  const box = el => {  // the part of the viewport where el's content can show, or null when it cannot
-    const chain = [];
-    for (let a = el; a && a.nodeType === 1 && !boxes.has(a); a = a.parentElement) chain.push(a);
-    let top = chain.length && chain[chain.length - 1].parentElement;
-    let b = top && boxes.has(top) ? boxes.get(top) : [0, 0, vw, vh];
-    for (let i = chain.length - 1; i >= 0; i--) {
-      const a = chain[i], s = style(a);
-      if (b && (s.display === 'none' || Number(s.opacity) === 0)) b = null;
-      if (b && s.position === 'fixed') b = [0, 0, vw, vh];
-      if (b && (s.overflowX !== 'visible' || s.overflowY !== 'visible') && a !== d.documentElement && a !== d.body) {
-        const r = a.getBoundingClientRect();
-        b = [Math.max(b[0], r.left), Math.max(b[1], r.top), Math.min(b[2], r.right), Math.min(b[3], r.bottom)];
-        if (b[0] >= b[2] || b[1] >= b[3]) b = null;
-      }
-      boxes.set(a, b);
-    }
-    return boxes.get(el);
-  };
-  const shows = (rects, b) => { for (const r of rects)
-    if (r.width > 0 && r.height > 0 && r.right > b[0] && r.left < b[2] && r.bottom > b[1] && r.top < b[3]) return true;
-    return false; };
-  const skip = new Set(['SCRIPT', 'STYLE', 'NOSCRIPT', 'TEMPLATE', 'TEXTAREA', 'OPTION', 'SELECT', 'TITLE']);
-  const out = []; let size = 0, seen = 0;
-  const walker = d.createTreeWalker(root, NodeFilter.SHOW_TEXT), range = d.createRange();
-  for (let n = walker.nextNode(); n && size < cap && seen < 30000; n = walker.nextNode()) {
-    seen++;
-    const t = n.nodeValue.trim(), p = n.parentElement;
-    if (!t || !p || skip.has(p.tagName)) continue;
-    const b = box(p);
-    if (!b || style(p).visibility !== 'visible') continue;
-    range.selectNodeContents(n);
-    if (shows(range.getClientRects(), b)) { out.push(t); size += t.length + 1; }
-  }
-  const noText = ['hidden', 'checkbox', 'radio', 'file', 'image', 'range', 'color'];
-  let fields = 0;
-  for (const el of d.querySelectorAll('input, textarea, select')) {
-    if (++fields > 500 || size >= cap) break;
-    if (el.tagName === 'INPUT' && noText.includes((el.type || '').toLowerCase())) continue;
-    const b = el.parentElement ? box(el.parentElement) : [0, 0, vw, vh];
-    if (!b || style(el).visibility !== 'visible' || Number(style(el).opacity) === 0 ||
-        !shows([el.getBoundingClientRect()], b)) continue;
-    let v = el.tagName === 'SELECT' ? Array.from(el.selectedOptions).map(o => o.text).join(' ')
-          : String(el.value == null ? '' : el.value);
-    if ((el.type || '').toLowerCase() === 'password') v = '';
-    v = v.trim() || (el.getAttribute('placeholder') || '').trim();
-    if (v) { out.push(v); size += v.length + 1; }
-  }
-  return out.join('\\n').slice(0, cap);
-}
-"""
-
-STATE_SCRIPT = """
-(cap) => {
-  const screenText = """ + SCREEN_TEXT_JS.strip() + """;
-  const d = document, de = d.documentElement, b = d.body;
-  let text = '';
-  try { text = (b || de) ? (b || de).innerText || '' : ''; } catch (e) {}
-  const inputs = {};
-  const skip = ['hidden', 'submit', 'button', 'reset', 'image', 'file'];
-  let n = 0;
-  for (const el of d.querySelectorAll('input, textarea, select, [contenteditable]:not([contenteditable=false])')) {
-    if (n >= 200) break;
-    const type = (el.getAttribute('type') || '').toLowerCase();
-    if (el.tagName === 'INPUT' && skip.includes(type)) continue;
-    n++;
-    let key = '';
-    if (el.labels && el.labels.length) key = (el.labels[0].innerText || '').trim();
-    key = key || el.getAttribute('aria-label') || el.getAttribute('name') || el.getAttribute('placeholder') ||
-          el.id || (el.tagName.toLowerCase() + ' ' + n);
-    key = String(key).replace(/\\s+/g, ' ').trim().slice(0, 80);
-    if (type === 'radio') key += ' = ' + String(el.value || '').slice(0, 40);
-    let value;
-    if (el.tagName !== 'INPUT' && el.tagName !== 'TEXTAREA' && el.tagName !== 'SELECT') value = el.innerText || '';
-    else if (type === 'checkbox' || type === 'radio') value = el.checked ? 'checked' : 'unchecked';
-    else if (el.tagName === 'SELECT') value = Array.from(el.selectedOptions).map(o => o.text).join(', ');
-    else value = String(el.value == null ? '' : el.value);
-    if (type === 'password') value = '\\u2022'.repeat(value.length);
-    let k = key, i = 2;
-    while (Object.prototype.hasOwnProperty.call(inputs, k)) k = key + ' (' + (i++) + ')';
-    inputs[k] = String(value).slice(0, 2000);
-  }
-  const a = d.activeElement;
-  let focused = '', editable = false;
-  if (a && a !== b && a !== de) {
-    const label = a.getAttribute('aria-label') || a.getAttribute('placeholder') || a.getAttribute('name') ||
-                  (a.innerText || '').trim().slice(0, 60);
-    focused = '<' + a.tagName.toLowerCase() + (a.id ? '#' + a.id : '') + '>' + (label ? ' ' + label : '');
-    const t = (a.getAttribute('type') || '').toLowerCase();
-    editable = a.isContentEditable || a.tagName === 'TEXTAREA' ||
-               (a.tagName === 'INPUT' && !['checkbox', 'radio', 'button', 'submit', 'reset', 'range', 'color',
-                                           'file', 'image', 'hidden'].includes(t));
-  }
-  let screen = null;
-  try { screen = screenText(cap); } catch (e) {}
-  return {text: text.slice(0, cap), truncated: text.length > cap, inputs, url: location.href, title: d.title,
-          screen,
-          scroll: [scrollX, scrollY], size: [de ? de.scrollWidth : 0, de ? de.scrollHeight : 0],
-          viewport: [innerWidth, innerHeight], focused, focused_editable: editable,
-          elements: d.getElementsByTagName('*').length};
+# The page's state as the replay records it: its text (same-origin iframes included), form values (a
+# password masked), the text shown in the viewport, focus, scroll. See the file's header.
+STATE_SCRIPT = (Path(__file__).parent / "js" / "page_state.js").read_text(encoding="utf-8")
+# Whether the keyboard focus is on the element, inside it, or on an element around it.
+HOLDS_FOCUS = """
+(el) => {
+  let a = el.ownerDocument.activeElement;
+  while (a && a.shadowRoot && a.shadowRoot.activeElement) a = a.shadowRoot.activeElement;
+  const d = el.ownerDocument;
+  return !!a && a !== d.body && a !== d.documentElement && (a === el || el.contains(a) || a.contains(el));
 }
 """
 # Scroll offsets of the window and of every element under the point: changes iff the view moved.
@@ -198,15 +101,25 @@ SCROLL_CONTAINERS = {"list", "panel", "sidebar", "container", "menu", "table", "
                      "column", "carousel", "gallery"}  # words that make a Scroll aim at a panel, not the page
 
 
+def typed_text(action: Action) -> str:
+    """The text a Type action types ('' for other actions): the state read after it marks a password
+    field that holds it, so the judge can tell the typing arrived though the value is masked."""
+    if action.type != "Type":
+        return ""
+    text = action.text if action.text is not None else text_from_description(action.description)
+    return text or ""
+
+
 def looks_first(action: Action, before: PageState) -> bool:
     """Whether performing `action` on the page in state `before` starts by reading its element list:
     always for Click and Type; for a Press that names a field the focus is not in; for a Scroll that
     names a panel."""
     if action.type in ("Click", "Type", "DoubleClick", "Hover", "Select", "Drag"):
         return True
-    query = parse_description(action.description)
     if action.type == "Press":
-        return bool(query.quoted) and not before.extra.get("focused_editable")
+        named = parse_description(without_key(action.description))
+        return bool(named.quoted or named.context_quoted) and not before.extra.get("focused_editable")
+    query = parse_description(action.description)
     if action.type == "Scroll":
         return bool(query.quoted or set(query.words) & SCROLL_CONTAINERS)
     return False
@@ -446,7 +359,7 @@ class Replayer:
         and the next step finds its element list ready (or nearly) instead of waiting ~35 ms for it.
         """
         if data is None:
-            data = await self.sandbox.evaluate(STATE_SCRIPT, TEXT_CAP, what="reading the page state")
+            data = await self.sandbox.read(STATE_SCRIPT, [TEXT_CAP, ""], what="reading the page state")
         state = self._state(k, data)
         if then is not None and looks_first(then, state):
             self._ahead = (then.index, asyncio.ensure_future(self._perceive(then, state)))
@@ -499,7 +412,7 @@ class Replayer:
         try:
             result.initial = await self.capture(0, then=actions[0] if actions else None)
             phases["initial"] = round(time.monotonic() - t, 3)
-        except (PageHung, PageCrashed) as exc:
+        except (PageHung, PageCrashed, PageScriptError) as exc:
             self._stop_all(result, f"the page stopped responding after loading ({exc})",
                            PageState(screenshot=None, extra={"error": str(exc)}))
             return
@@ -550,17 +463,17 @@ class Replayer:
             await self.perform(action, before, rec, timings)
             t = time.monotonic()
             data = await self.sandbox.settle(cap=SETTLE_CAP, navigated=self.sandbox.navigations != navs,
-                                             then=(STATE_SCRIPT, TEXT_CAP))
+                                             then=(STATE_SCRIPT, [TEXT_CAP, typed_text(action)]))
             timings["settle"] = time.monotonic() - t
             t = time.monotonic()
             after = await self.capture(action.index, then=then, data=data)
             timings["capture"] = time.monotonic() - t
             rec.executed = True
             rec.screenshot = step_screenshot_name(action.index)
-        except (NotPerformed, PageHung, PageCrashed) as exc:
+        except (NotPerformed, PageHung, PageCrashed, PageScriptError) as exc:
             if await self.sandbox.browser_died():
                 raise BrowserDied(f"Chromium stopped answering during action {action.index}") from exc
-            if isinstance(exc, NotPerformed):
+            if isinstance(exc, NotPerformed | PageScriptError):
                 rec.error = str(exc)[:500]
                 rec.assertion = _failed(str(exc))
             elif isinstance(exc, PageHung):
@@ -748,21 +661,31 @@ class Replayer:
             raise NotPerformed(f"no key named in {action.description!r}")
         rec.locator = LocatorInfo(method="key", element=before.focused or "<body>", key=key)
         if not before.text.strip():
-            shown = await self.sandbox.evaluate(RENDERED_ELEMENTS, what="counting rendered elements")
+            shown = await self.sandbox.read(RENDERED_ELEMENTS, what="counting rendered elements")
             if not shown:
                 raise NotPerformed(f"the page is empty: nothing there to receive {key}")
         if looks_first(action, before):
             # "Press Enter in the 'Search' field": put the focus there first when it is not.
             seen = await self.look(action, before, timings)
-            choice = await self.locate(action, seen, timings)
+            target = replace(action, description=without_key(action.description))
+            choice = await self.locate(target, seen, timings)
             if choice.element is not None:
                 ref = seen.ref(choice.element.index)
                 handle = await self.perception.handle(ref) if ref is not None else None
                 if handle is not None:
+                    # Keys go where the focus is: when it already sits on, inside or around the element
+                    # named (a tab list whose tab has the focus), it stays; only elsewhere is it moved.
+                    held = False
                     with contextlib.suppress(Exception):
-                        await self.sandbox.call("focus", handle.focus(), timeout=min(CLICK_TIMEOUT, self.step_timeout))
+                        held = bool(await self.sandbox.call("focus check", handle.evaluate(HOLDS_FOCUS),
+                                                            timeout=min(CLICK_TIMEOUT, self.step_timeout)))
+                    if not held:
+                        with contextlib.suppress(Exception):
+                            await self.sandbox.call("focus", handle.focus(),
+                                                    timeout=min(CLICK_TIMEOUT, self.step_timeout))
                     rec.locator = LocatorInfo(**{**choice.info().model_dump(), "method": "key+" + choice.method,
-                                                 "key": key, "perception": seen.source})
+                                                 "key": key, "perception": seen.source,
+                                                 "focus": "kept" if held else "moved"})
         rec.attempted = True
         t = time.monotonic()
         try:
@@ -799,7 +722,7 @@ class Replayer:
                         point, target = (px, py), choice.element.summary()
         rec.attempted = True
         t = time.monotonic()
-        probe_before = await self.sandbox.evaluate(SCROLL_PROBE, list(point), what="reading scroll offsets")
+        probe_before = await self.sandbox.read(SCROLL_PROBE, list(point), what="reading scroll offsets")
         await self.sandbox.call("mouse move", self.page.mouse.move(*point))
         await self.sandbox.call("wheel", self.page.mouse.wheel(dx, dy))
         probe_after = await self.sandbox.settle(cap=SETTLE_CAP, then=(SCROLL_PROBE, list(point)))
@@ -808,7 +731,7 @@ class Replayer:
             # A page that swallows wheel events may still scroll programmatically.
             await self.sandbox.evaluate("([dx, dy]) => window.scrollBy({left: dx, top: dy, behavior: 'instant'})",
                                         [dx, dy], what="scrolling")
-            probe_after = await self.sandbox.evaluate(SCROLL_PROBE, list(point), what="reading scroll offsets")
+            probe_after = await self.sandbox.read(SCROLL_PROBE, list(point), what="reading scroll offsets")
             how = "scrollBy"
         timings["act"] = time.monotonic() - t
         moved = probe_after != probe_before
@@ -995,7 +918,7 @@ class Replayer:
         spot = anchor_for(words, seen.anchors())
         if spot is None:
             raise NotPerformed(f"nothing on the page matches {words!r}" + (f": {choice.reason}" if choice.reason else ""))
-        sx, sy = await self.sandbox.evaluate("() => [scrollX, scrollY]", what="reading scroll offsets")
+        sx, sy = await self.sandbox.read("() => [scrollX, scrollY]", what="reading scroll offsets")
         x, y, w, h = spot.bbox
         return {"x": x - sx, "y": y - sy, "width": w, "height": h}, f"the text {spot.text!r}"
 

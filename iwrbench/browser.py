@@ -88,6 +88,23 @@ class PageCrashed(Exception):
     """The page's renderer died (out of memory, a crash): its own fault, recorded for its task."""
 
 
+class PageScriptError(Exception):
+    """The page broke a harness script even in an isolated world: the page's fault, recorded for its task."""
+
+
+SCRIPT_ERROR = "__iwrScriptError"
+
+
+def _guarded(script: str) -> str:
+    """A page script as an expression that returns {__iwrScriptError: message} instead of throwing."""
+    return (f"((arg) => {{ try {{ return ({script.strip()})(arg); }} catch (e) {{ "
+            f"return {{{SCRIPT_ERROR}: String(e && e.message || e)}}; }} }})")
+
+
+def _script_failed(value: Any) -> bool:
+    return isinstance(value, dict) and SCRIPT_ERROR in value
+
+
 class BrowserDied(InfrastructureError):
     """Chromium itself went away or could not start: an infrastructure error, not the page's fault."""
 
@@ -435,6 +452,8 @@ class SandboxLog:
     hung: str | None = None
     crashed: bool = False
     context_resets: int = 0  # evaluations retried because the page replaced its document under them
+    isolated_reads: int = 0  # harness scripts the page broke, run again in an isolated world
+    script_errors: list[str] = field(default_factory=list)  # what broke them
 
     def as_dict(self) -> dict[str, Any]:
         return {k: (list(v) if isinstance(v, list) else v) for k, v in self.__dict__.items()}
@@ -489,6 +508,7 @@ class PageSandbox:
         self._idle.set()
         self._navigations = 0
         self.last_settle = ""
+        self._world: tuple[int, int] | None = None  # (navigation count, context id) of the isolated world
         self._tasks: set[asyncio.Task] = set()
         self._closed = False
 
@@ -757,7 +777,7 @@ class PageSandbox:
         navs = self._navigations - (1 if navigated else 0)
         script, arg = then if then is not None else ("() => null", None)
         both = (f"async ([cap, arg]) => {{ const why = await ({SETTLE_SCRIPT.strip()})(cap); "
-                f"return [why, ({script.strip()})(arg)]; }}")
+                f"return [why, {_guarded(script)}(arg)]; }}")
         value: Any = None
         self.last_settle = "cap"
         for _ in range(SETTLE_ROUNDS):
@@ -780,7 +800,60 @@ class PageSandbox:
                 break
             if time.monotonic() >= deadline:
                 break
-        return value if then is not None else None
+        if then is None:
+            return None
+        if _script_failed(value):
+            value = await self._read_isolated(script, arg, "reading the page", value)
+        return value
+
+    async def read(self, script: str, arg: Any = None, *, what: str = "reading the page") -> Any:
+        """Run one of the harness's read-only page scripts. In the page's own world first (one round
+        trip); when the page has broken what the script calls (a library that replaces DOM methods),
+        again in an isolated world, where the page's changes to globals and prototypes do not reach."""
+        value = await self.evaluate(f"(arg) => {_guarded(script)}(arg)", arg, what=what)
+        if _script_failed(value):
+            value = await self._read_isolated(script, arg, what, value)
+        return value
+
+    async def _read_isolated(self, script: str, arg: Any, what: str, failed: dict[str, Any]) -> Any:
+        self.log.isolated_reads += 1
+        _sample(self.log.script_errors, str(failed.get(SCRIPT_ERROR, ""))[:200])
+        try:
+            return await self.evaluate_isolated(script, arg, what=what)
+        except (PageHung, PageCrashed, BrowserDied):
+            raise
+        except Exception as exc:
+            raise PageScriptError(f"{what}: the page breaks the harness's script in its own world "
+                                  f"({failed.get(SCRIPT_ERROR)}) and in an isolated one ({_first_line(exc)})") from None
+
+    async def evaluate_isolated(self, script: str, arg: Any = None, *, what: str = "evaluate") -> Any:
+        """Call `script` (a function's source) with `arg` in an isolated world of the page's main frame:
+        the same DOM, none of the page's JavaScript changes. Over CDP, under the same timeouts."""
+        session = await self.cdp()
+        for attempt in range(NAVIGATION_RETRIES):
+            if self._world is None or self._world[0] != self._navigations:
+                tree = await self.call("frame tree", session.send("Page.getFrameTree"))
+                made = await self.call("isolated world", session.send("Page.createIsolatedWorld", {
+                    "frameId": tree["frameTree"]["frame"]["id"], "worldName": "iwrbench",
+                    "grantUniveralAccess": True}))
+                self._world = (self._navigations, int(made["executionContextId"]))
+            try:
+                res = await self.call(what, session.send("Runtime.callFunctionOn", {
+                    "functionDeclaration": script, "executionContextId": self._world[1],
+                    "arguments": [{"value": arg}], "returnByValue": True, "awaitPromise": True}))
+            except (PageHung, PageCrashed, BrowserDied):
+                raise
+            except Exception as exc:
+                if attempt + 1 < NAVIGATION_RETRIES and "context" in str(exc).lower():
+                    self._world = None  # the document was replaced: a new world on the new one
+                    continue
+                raise
+            if res.get("exceptionDetails"):
+                details = res["exceptionDetails"]
+                text = (details.get("exception") or {}).get("description") or details.get("text") or "error"
+                raise RuntimeError(str(text).splitlines()[0])
+            return (res.get("result") or {}).get("value")
+        raise PageHung(f"{what}: the page keeps replacing its document")
 
     async def screenshot(self, path: Path | None = None) -> bytes:
         """Viewport PNG at the task's resolution (written atomically when `path` is given)."""

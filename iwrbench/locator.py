@@ -721,6 +721,18 @@ def key_from_description(description: str) -> str | None:
     return None
 
 
+def without_key(description: str) -> str:
+    """A Press description with its key phrase taken out, so the rest names only the element:
+    "Press the right arrow key on the 'First' tab" -> "on the 'First' tab"."""
+    m = re.search(r"\b(?:press(?:es|ing)?|hit(?:s|ting)?|tap|push)\s+(?:the\s+)?", description, re.IGNORECASE)
+    if not m:
+        return description
+    km = KEY_IN_TEXT.match(description, m.end())
+    if not km:
+        return description
+    return (description[:m.start()] + description[km.end():]).strip()
+
+
 def text_from_description(description: str) -> str | None:
     """The text a Type description quotes: "Type 'laptop' into the search box" -> 'laptop'."""
     m = QUOTE_RE.search(description)

@@ -153,11 +153,29 @@ def element_from_node(index: int, node: Any, viewport: tuple[float, float, float
     rect = node.absolute_position or (snap.bounds if snap is not None else None)
     bbox = (float(rect.x), float(rect.y), float(rect.width), float(rect.height)) if rect is not None else None
     text = _node_text(node, TEXT_CAP)
+    editable = is_editable(tag, raw_attrs, str(role or "")) or (tag in ("iframe", "frame") and _editable_frame(node))
     return Element(index=int(index), tag=tag, role=str(role or ""), name=name, text=text, attributes=attrs,
                    bbox=bbox, in_viewport=_intersects(bbox, viewport),
-                   editable=is_editable(tag, raw_attrs, str(role or "")),
+                   editable=editable,
                    scrollable=bool(getattr(node, "is_scrollable", False)),
                    context=_context(node, text), landmark=_landmark(node), source="browser-use")
+
+
+def _editable_frame(node: Any) -> bool:
+    """A same-origin iframe whose document is a rich-text editor (its body or root contenteditable):
+    typing goes into the frame, as a user clicking into the editor would."""
+    doc = getattr(node, "content_document", None)
+    stack = list(_children(doc)) if doc is not None else []
+    for _ in range(6):  # #document > html > body: a few levels down at most
+        nxt = []
+        for n in stack:
+            if (n.node_name or "").lower() in ("html", "body"):
+                ce = ((n.attributes or {}).get("contenteditable") or "").lower()
+                if ce in ("", "true", "plaintext-only") and "contenteditable" in (n.attributes or {}):
+                    return True
+                nxt.extend(_children(n))
+        stack = nxt
+    return False
 
 
 def _children(n: Any, *, frames: bool = False) -> list[Any]:

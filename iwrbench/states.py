@@ -19,7 +19,7 @@ class PageState:
 
     screenshot: Path | None  # viewport PNG at the task's resolution
     text: str = ""  # document.body.innerText (visible text)
-    screen_text: str | None = None  # text shown in the viewport (agent.SCREEN_TEXT_JS); None: not read
+    screen_text: str | None = None  # text shown in the viewport (js/page_state.js); None: not read
     inputs: dict[str, str] = field(default_factory=dict)  # form-field label/name -> current value
     url: str = ""
     scroll: tuple[float, float] = (0.0, 0.0)

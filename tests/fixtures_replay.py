@@ -278,3 +278,37 @@ card.addEventListener('dragstart', e => e.dataTransfer.setData('text/plain', 'c1
 done.addEventListener('dragover', e => e.preventDefault());
 done.addEventListener('drop', e => { e.preventDefault(); done.appendChild(card); log('dropped in Done'); });
 </script></body></html>"""
+
+
+# A library that replaces the DOM methods the harness's page scripts call, after the page has loaded.
+BROKEN_DOM_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>Broken DOM</title></head>
+<body><p id=t>start</p><button onclick="document.getElementById('t').textContent = 'clicked'">Go</button>
+<script>
+  addEventListener('load', () => {
+    Document.prototype.querySelectorAll = null; document.querySelectorAll = null;
+    Element.prototype.querySelectorAll = null; Document.prototype.createTreeWalker = null;
+    window.getComputedStyle = () => { throw new Error('styles are ours'); };
+  });
+</script></body></html>"""
+
+# A rich editor in a same-origin iframe, a password field, and a tab list that moves with arrow keys
+# (the key must reach the tab that has the focus).
+FRAMES_KEYS_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>Frames</title>
+<style>[role=tab][aria-selected=true]{font-weight:bold} iframe{width:500px;height:120px}</style></head>
+<body>
+<iframe id=ed title="Editor" srcdoc="<html><body contenteditable=true style='font:16px sans-serif'></body></html>"></iframe>
+<p><label>Password <input type=password id=pw></label></p>
+<div role=tablist id=tl>
+  <span role=tab tabindex=0 aria-selected=true id=t1>First</span>
+  <span role=tab tabindex=-1 aria-selected=false id=t2>Second</span>
+</div><p id=panel>Panel one</p>
+<script>
+  const tabs = [t1, t2];
+  tl.addEventListener('keydown', e => {
+    if (e.key !== 'ArrowRight' || e.target !== document.activeElement || !e.target.matches('[role=tab]')) return;
+    const next = tabs[(tabs.indexOf(e.target) + 1) % tabs.length];
+    tabs.forEach(t => { t.setAttribute('aria-selected', String(t === next)); t.tabIndex = t === next ? 0 : -1; });
+    next.focus(); panel.textContent = 'Panel ' + (next === t2 ? 'two' : 'one');
+  });
+  tabs.forEach(t => t.addEventListener('click', () => t.focus()));
+</script></body></html>"""

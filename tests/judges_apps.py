@@ -203,7 +203,7 @@ STATE_JS = """() => {
 
 async def capture(page, path):
     """A PageState of the page as the replay would record it (text, inputs, scroll, screenshot)."""
-    from iwrbench.agent import SCREEN_TEXT_JS
+    from iwrbench.agent import STATE_SCRIPT
     from iwrbench.states import PageState
 
     await page.wait_for_timeout(60)
@@ -211,7 +211,7 @@ async def capture(page, path):
     s = await page.evaluate(STATE_JS)
     return PageState(screenshot=path, text=s["text"], inputs=s["inputs"], url=page.url,
                      scroll=tuple(s["scroll"]), scroll_size=tuple(s["size"]), focused=s["focused"],
-                     screen_text=await page.evaluate(SCREEN_TEXT_JS, 100_000))
+                     screen_text=(await page.evaluate(STATE_SCRIPT, [100_000, ""]))["screen"])
 
 
 async def perform(page, step: Step, boxes: dict[str, tuple[float, float]] | None, width: int, height: int) -> bool:

@@ -14,7 +14,7 @@ import re
 import shutil
 from pathlib import Path
 
-from iwrbench.agent import SCREEN_TEXT_JS
+from iwrbench.agent import STATE_SCRIPT
 from iwrbench.dataset import Task
 from iwrbench.states import PageState
 from tests.judges_apps import STATE_JS
@@ -66,7 +66,7 @@ async def _capture(page, path: Path) -> PageState:
             await page.wait_for_load_state("load")
             path.write_bytes(await _settled_screenshot(page))
             s = await page.evaluate(STATE_JS)
-            s["screen"] = await page.evaluate(SCREEN_TEXT_JS, 100_000)
+            s["screen"] = (await page.evaluate(STATE_SCRIPT, [100_000, ""]))["screen"]
             break
         except PlaywrightError:  # a form submitted without scripts reloads the page
             if attempt == 2:

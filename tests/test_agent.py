@@ -13,6 +13,8 @@ from iwrbench.browser import Browser
 from iwrbench.dataset import Task, load_tasks
 from iwrbench.locator import OfflineLocator
 from tests.fixtures_replay import (
+    BROKEN_DOM_PAGE,
+    FRAMES_KEYS_PAGE,
     MORE_ACTIONS_PAGE,
     PAGES,
     action,
@@ -535,3 +537,43 @@ def test_pick_option_prefers_exact_label_then_value_then_loose_match():
     assert pick_option("medium", opts) == "m"
     assert pick_option("Huge", opts) is None
     assert pick_option("arg", opts) is None  # inside two labels: not one clear option
+
+
+def test_a_page_that_breaks_the_dom_methods_is_read_in_an_isolated_world(tmp_path: Path):
+    """The page's own fault (replaced DOM methods) never turns into an infrastructure error: the
+    harness's reads run again in an isolated world, and the sandbox record says so."""
+    task = replay_task_of(tmp_path / "broken", [click("Click the 'Go' button")], task_id="broken")
+
+    async def go():
+        async with Browser.launch(name="agent-broken-dom") as b:
+            page = write_page(tmp_path / "pages" / "broken", BROKEN_DOM_PAGE)
+            return await _replay(b, task, page, tmp_path / "out")
+
+    r = run(go())
+    assert r.error is None and all(_executed(r)), [s.record.error for s in r.steps]
+    assert "clicked" in r.steps[0].after.text and r.steps[0].after.screen_text
+    assert r.sandbox["isolated_reads"] >= 1 and r.sandbox["script_errors"]
+
+
+def test_iframe_editor_password_and_keys_to_the_focused_tab(tmp_path: Path):
+    task = replay_task_of(tmp_path / "frames", [
+        type_("Type 'Hello from the frame' into the editor", "Hello from the frame"),
+        type_("Type the password into the 'Password' field", "s3cret-pass"),
+        click("Click the 'First' tab"),
+        press("Press the right arrow key on the 'First' tab", "ArrowRight"),
+    ], task_id="frames")
+
+    async def go():
+        async with Browser.launch(name="agent-frames") as b:
+            page = write_page(tmp_path / "pages" / "frames", FRAMES_KEYS_PAGE)
+            return await _replay(b, task, page, tmp_path / "out")
+
+    r = run(go())
+    assert r.error is None and all(_executed(r)), [s.record.error for s in r.steps]
+    typed, password, _clicked, pressed = (s.after for s in r.steps)
+    assert "Hello from the frame" in typed.text and "Hello from the frame" in typed.screen_text
+    assert any(v == "Hello from the frame" for k, v in typed.inputs.items() if k.startswith("frame 1"))
+    assert password.inputs["Password"] == "\u2022" * len("s3cret-pass") + " [typed]"
+    assert "s3cret" not in password.text + (password.screen_text or "") + "".join(password.inputs.values())
+    assert "Panel two" in pressed.text
+    assert r.steps[3].record.locator.model_dump().get("focus") == "kept"

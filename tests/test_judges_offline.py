@@ -295,3 +295,23 @@ def test_viewport_text_that_does_not_settle_it_falls_back_to_ocr(tmp_path, ocr_c
     v = asyncio.run(judge.judge(task, replay_step(1, "Scroll", before, after)))
     assert judge.ocr_steps == 1
     assert v.verdict == "pass", v.reason
+
+
+def test_a_password_field_is_judged_by_its_value_not_its_mask(tmp_path, ocr_cache):
+    """The replay masks a password and marks it when it holds the typed text: that passes; bullets of
+    another text do not, and the masked value is never taken for words on the page."""
+    gt0 = shot(tmp_path, "g0", ["Password", "", "Sign in"])
+    gt1 = shot(tmp_path, "g1", ["Password", "********", "Sign in"])
+    task = make_judge_task(tmp_path / "ds", "login", [
+        {"type": "Type", "description": "Type the password", "text": "hunter22",
+         "assertion": "The password field is filled in (masked)."}], {0: gt0, 1: gt1})
+    before = state(tmp_path, "b", ["Password", "Sign in"], inputs={"Password": ""})
+    typed = state(tmp_path, "a", ["Password", "Sign in"], render=["Password", "********", "Sign in"],
+                  inputs={"Password": "\u2022" * 8 + " [typed]"})
+    other = state(tmp_path, "o", ["Password", "Sign in"], render=["Password", "*****", "Sign in"],
+                  inputs={"Password": "\u2022" * 5})
+    assert judge_one(ocr_cache, task, 1, before, typed, "Type").verdict == "pass"
+    v = judge_one(ocr_cache, task, 1, before, other, "Type")
+    assert v.verdict == "fail" and "no field took" in v.reason
+    from iwrbench.judges.assertion_offline import visible_text
+    assert "typed" not in visible_text(typed) and "\u2022" not in visible_text(typed)

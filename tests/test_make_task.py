@@ -72,7 +72,7 @@ def test_referenced_css_file_is_an_error(tmp_path):
 
 
 @pytest.mark.parametrize(("action", "field"), [
-    ({"type": "Hover", "description": "x", "logical_assertion": "y"}, "actions[0].type"),
+    ({"type": "Teleport", "description": "x", "logical_assertion": "y"}, "actions[0].type"),
     ({"type": "Click", "description": "x", "logical_assertion": "y"}, "actions[0].selector"),
     ({"type": "Click", "selector": "#a", "logical_assertion": "y"}, "actions[0].description"),
     ({"type": "Click", "selector": "#a", "description": "x"}, "actions[0].logical_assertion"),
@@ -222,7 +222,7 @@ def test_external_and_missing_requests_are_refused(tmp_path, data_tiny_site):
 
 def test_cli_bad_input_is_one_line_exit_2(tmp_path, root, data_tiny_site):
     site, spec = data_tiny_site
-    spec.write_text(json.dumps([{"type": "Drag", "description": "x", "logical_assertion": "y"}]))
+    spec.write_text(json.dumps([{"type": "Teleport", "description": "x", "logical_assertion": "y"}]))
     proc = subprocess.run([sys.executable, str(root / "utils" / "make_task.py"), str(site), str(spec),
                            "--data", str(tmp_path / "d.jsonl"), "--id", "1"],
                           capture_output=True, text=True, timeout=60)

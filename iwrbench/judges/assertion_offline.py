@@ -66,6 +66,8 @@ MAGNITUDE_PASS = 0.25  # a wordless change must be at least this share of the re
 BIG_TEXT_CHANGE = 8.0  # changed-word weight that is a different page state, not a highlight
 MAGNITUDE_FAIL = 0.1  # ... and below this share it is no change (a focus ring, a hover)
 CHECKBOX_VALUES = {"checked", "unchecked"}
+TYPED_MARK = "[typed]"  # js/page_state.js marks a masked password field that holds the typed text
+MASKED = re.compile(r"\u2022*( \[typed\])?")
 
 
 @dataclass
@@ -106,9 +108,16 @@ class Evidence:
 # ---------------------------------------------------------------- candidate text
 
 
+def masked(value: str) -> bool:
+    """A password field's value as the replay records it: bullets, and '[typed]' when it holds the text
+    the action typed."""
+    return bool(MASKED.fullmatch(value))
+
+
 def visible_text(state: PageState) -> str:
-    """innerText plus the values shown in text fields (checkbox states are not words on screen)."""
-    values = [v for v in state.inputs.values() if v and v not in CHECKBOX_VALUES and not set(v) <= {"\u2022"}]
+    """innerText plus the values shown in text fields (checkbox states and masked passwords are not
+    words on screen)."""
+    values = [v for v in state.inputs.values() if v and v not in CHECKBOX_VALUES and not masked(v)]
     return "\n".join([state.text, *values])
 
 
@@ -137,7 +146,8 @@ def typed_text_present(action: Action, before: PageState, after: PageState) -> b
     want = normalise(action.text or "")
     if not want:
         return True
-    if any(want in normalise(after.inputs.get(k, "")) for k in changed_inputs(before, after)):
+    changed = [after.inputs.get(k, "") for k in changed_inputs(before, after)]
+    if any(want in normalise(v) or (masked(v) and v.endswith(TYPED_MARK)) for v in changed):
         return True
     return normalise(after.text).count(want) > normalise(before.text).count(want)
 
