@@ -210,7 +210,63 @@ class Query:
     ordinal: int | None = None
     positions: tuple[str, ...] = ()
     landmarks: tuple[str, ...] = ()
+    # unquoted labels right before a role word: "the Close button" -> ("close",)
+    named: tuple[str, ...] = ()
+    # words naming the element's surroundings, after a relation: "the up arrow of the quantity field"
+    # -> ("quantity",); they are looked for in the element's row or card, never as its own role or label
+    context_words: tuple[str, ...] = ()
 
+
+# Function words for icon-only controls, and the words their labels, titles and classes use instead.
+ICON_WORDS: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
+    "chevron": {"toggle", "expand", "collapse", "chevron", "caret", "all"},
+    "caret": {"toggle", "expand", "collapse", "chevron", "caret", "dropdown"},
+    "trash": {"delete", "remove", "destroy", "trash", "bin"}, "bin": {"delete", "remove", "destroy", "trash"},
+    "pencil": {"edit", "pencil", "rename", "modify"},
+    "gear": {"settings", "gear", "cog", "preferences", "options"}, "cog": {"settings", "gear", "cog", "options"},
+    "check": {"check", "tick", "done", "ok", "confirm", "save", "apply", "complete", "accept"},
+    "tick": {"check", "tick", "done", "ok", "confirm", "save", "apply", "complete"},
+    "checkmark": {"check", "tick", "done", "ok", "confirm", "save", "apply", "complete", "accept"},
+    "cross": {"close", "delete", "remove", "dismiss", "cancel", "destroy", "times", "x"},
+    "x": {"close", "delete", "remove", "dismiss", "cancel", "destroy", "times"},
+    "hamburger": {"menu", "nav", "navigation", "hamburger", "sidebar"},
+    "magnifier": {"search", "find", "magnifier"}, "magnifying": {"search", "find"},
+    "plus": {"add", "new", "create", "plus", "increase", "increment"},
+    "minus": {"decrease", "decrement", "minus", "remove"},
+    "arrowup": {"up", "increase", "increment", "north", "previous", "prev"},
+    "arrowdown": {"down", "decrease", "decrement", "south", "next"},
+    "arrowleft": {"left", "previous", "prev", "back", "west"},
+    "arrowright": {"right", "next", "forward", "west"},
+    "kebab": {"more", "menu", "options", "actions"}, "ellipsis": {"more", "menu", "options", "actions"},
+    "star": {"star", "favorite", "favourite", "rate"}, "heart": {"like", "favorite", "favourite", "love", "heart"},
+}.items()}
+# Words for one function that labels, titles and class names use interchangeably.
+FUNCTION_GROUPS = [
+    {"delete", "remove", "destroy", "trash", "bin", "discard"}, {"close", "dismiss", "cancel", "exit"},
+    {"edit", "modify", "rename", "pencil"}, {"add", "new", "create", "plus", "insert"},
+    {"search", "find", "lookup", "magnifier"}, {"settings", "preferences", "options", "gear", "cog", "config"},
+    {"menu", "hamburger", "navigation", "nav"}, {"done", "complete", "completed", "finish", "check", "tick"},
+    {"save", "confirm", "ok", "apply", "submit", "accept"}, {"next", "forward"}, {"previous", "prev", "back"},
+    {"increase", "increment", "up", "more"}, {"decrease", "decrement", "down", "less"},
+    {"expand", "open", "show"}, {"collapse", "hide"},
+]
+
+
+def synonyms(word: str) -> frozenset[str]:
+    """Other words a control's label, title or class may use for `word` (an icon's name or a function)."""
+    out = set(ICON_WORDS.get(word, ()))
+    for group in FUNCTION_GROUPS:
+        if word in group:
+            out |= group
+    out.discard(word)
+    return frozenset(out)
+
+
+ICON_PHRASE_RE = re.compile(r"\b(up|down|left|right)[\s-]?(?:pointing\s+)?(?:arrow|chevron|caret|triangle)s?\b")
+ROLE_ALT = "|".join(sorted({*ROLE_WORDS, "search"}, key=len, reverse=True))
+NAMED_RE = re.compile(r"\b(?:the|a|an)\s+((?:[a-z0-9&+'-]+\s+){0,2}?[a-z0-9&+'-]+)\s+(?:" + ROLE_ALT + r")\b")
+CONTEXT_SPLIT_RE = re.compile(r"\s(?:of|in|on|inside|within|from)\s+(?:the|this|that|a|an)\s")
+PURPOSE_RE = re.compile(r"\s(?:to|that|which|so|in order to)\s")
 
 RELATION_RE = re.compile(
     r"\b(to the left of|to the right of|left of|right of|next to|beside|near|underneath|under|below|beneath|"
@@ -246,11 +302,27 @@ def parse_description(description: str, *, typed_text: str | None = None, ignore
     low = rest.lower()
     for pattern, repl in ROLE_PHRASES:
         low = re.sub(pattern, repl, low)
+    low = ICON_PHRASE_RE.sub(lambda m: f" arrow{m.group(1)} ", low)
+    low = re.sub(r"\b(?:check|tick)[\s-]?marks?\b", " checkmark ", low)
+    # What follows a relation word ("of the quantity field", "in the cart panel") describes where the
+    # element is, once something before it has named the element itself; a purpose clause after it
+    # ("... to mark all as done") describes the element again.
+    context_part = ""
+    split = CONTEXT_SPLIT_RE.search(low)
+    if split and _names_something(low[:split.start()]):
+        context_part = low[split.end():]
+        purpose = PURPOSE_RE.search(context_part)
+        low = low[:split.start()] + (" " + context_part[purpose.end():] if purpose else "")
+        context_part = context_part[:purpose.start()] if purpose else context_part
+    named = [" ".join(m.group(1).split()) for m in NAMED_RE.finditer(low)
+             if not set(m.group(1).split()) & (STOP | set(POSITIONS) | set(ORDINALS) | set(ROLE_WORDS))]
     roles: list[str] = []
     words: list[str] = []
     positions: list[str] = []
     landmarks: list[str] = []
     ordinal: int | None = None
+    context_words = [stem(w) for w in normalize(context_part).split()
+                     if w not in STOP and w not in ROLE_WORDS and w not in POSITIONS and len(w) > 1]
     for raw in normalize(low).split():
         if raw in ORDINALS:
             ordinal = ORDINALS[raw] if ordinal is None else ordinal
@@ -269,9 +341,24 @@ def parse_description(description: str, *, typed_text: str | None = None, ignore
         if raw in STOP or len(raw) < 2 or (raw.isdigit() and len(raw) > 6):
             continue
         words.append(stem(raw))
+    for raw in normalize(context_part).split():  # "in the top right corner of the header": still where it is
+        if raw in LANDMARKS:
+            landmarks.append(LANDMARKS[raw])
+        elif raw in POSITIONS:
+            positions.append({"upper": "top", "lower": "bottom", "centre": "center", "middle": "center"}.get(raw, raw))
     return Query(quoted=tuple(quoted), context_quoted=tuple(context_quoted), words=tuple(dict.fromkeys(words)),
                  roles=tuple(roles), ordinal=ordinal, positions=tuple(dict.fromkeys(positions)),
-                 landmarks=tuple(dict.fromkeys(landmarks)))
+                 landmarks=tuple(dict.fromkeys(landmarks)), named=tuple(dict.fromkeys(named)),
+                 context_words=tuple(dict.fromkeys(w for w in context_words if w not in words)))
+
+
+def _names_something(text: str) -> bool:
+    """Whether a stretch of a description names an element: a role word or a content word."""
+    for raw in normalize(text).split():
+        if raw in ROLE_WORDS or raw in ICON_WORDS or (raw not in STOP and raw not in POSITIONS
+                                                      and raw not in ORDINALS and len(raw) > 1):
+            return True
+    return False
 
 
 def quoted_role_before(before: str) -> str | None:
@@ -470,14 +557,24 @@ def score_element(q: Query, e: Element, action_type: str, extent: tuple[float, f
         else:
             total -= 3.0
             parts.append(f"{relation}-missing -3")
+    for phrase in q.named:
+        if _phrase_score(phrase, fields) >= 9.0:  # "the Close button": its label, named outright
+            parts.append("named 5.0")
+            total += 5.0
+    ctx_tokens = set(tokens(e.context)) if e.context else set()
     if q.words:
         have = _word_tokens(e)
-        ctx_tokens = set(tokens(e.context)) if e.context else set()
-        hits = sum(1 for w in q.words if w in have)
+        hits = sum(1 for w in q.words if w in have or synonyms(w) & have)
         near = sum(1 for w in q.words if w not in have and w in ctx_tokens)
         s = 4.0 * hits / len(q.words) + 1.0 * near / len(q.words)
         if s:
             parts.append(f"words {s:.1f}")
+            total += s
+    if q.context_words:
+        around = ctx_tokens | set(tokens(e.landmark))
+        s = 3.0 * sum(1 for w in q.context_words if w in around) / len(q.context_words)
+        if s:
+            parts.append(f"context {s:.1f}")
             total += s
     r = _role_score(q, e, action_type)
     if r:

@@ -161,6 +161,51 @@ def element_from_node(index: int, node: Any, viewport: tuple[float, float, float
                    context=_context(node, text), landmark=_landmark(node), source="browser-use")
 
 
+CARD_CAP = 600  # characters of a card's text kept as a twin's context
+
+
+def twin_key(e: Element) -> tuple[str, str, str]:
+    """What makes two elements look the same to a user: kind, label, and (for unlabeled icons) class."""
+    label = " ".join(e.label().lower().split())
+    return e.kind, label, "" if label else e.attributes.get("class", "")
+
+
+def with_card_context(elements: list[Element], nodes: dict[int, Any]) -> list[Element]:
+    """Elements that look alike (several 'Add to cart' buttons, a delete icon per row) get as context
+    the text of their own card or row: the largest ancestor that holds no other look-alike. That is
+    what "the 'Add to cart' button on the Desk Lamp card" points at, however long the card's text."""
+    groups: dict[tuple[str, str, str], list[Element]] = {}
+    for e in elements:
+        groups.setdefault(twin_key(e), []).append(e)
+    cards: dict[int, str] = {}
+    for twins in groups.values():
+        if len(twins) < 2 or len(twins) > 200:
+            continue
+        chains: dict[int, list[Any]] = {}
+        below: dict[int, int] = {}  # id(ancestor) -> how many twins it holds
+        for e in twins:
+            chain, n = [], getattr(nodes.get(e.index), "parent_node", None)
+            for _ in range(60):
+                if n is None:
+                    break
+                chain.append(n)
+                n = n.parent_node
+            chains[e.index] = chain
+            for a in chain:
+                below[id(a)] = below.get(id(a), 0) + 1
+        for e in twins:
+            card = None
+            for a in chains[e.index]:
+                if below[id(a)] > 1:
+                    break
+                card = a
+            if card is not None:
+                text = _node_text(card, CARD_CAP)
+                if len(text) > len(e.text):
+                    cards[e.index] = text
+    return [replace(e, context=cards[e.index]) if e.index in cards else e for e in elements]
+
+
 def _editable_frame(node: Any) -> bool:
     """A same-origin iframe whose document is a rich-text editor (its body or root contenteditable):
     typing goes into the frame, as a user clicking into the editor would."""
@@ -377,6 +422,7 @@ class BrowserUseView:
         state, tree, _timing = await asyncio.wait_for(self._dom.get_serialized_dom_tree(), timeout=timeout)
         elements: list[Element] = []
         refs: dict[int, ElementRef] = {}
+        nodes: dict[int, Any] = {}
         for index, node in state.selector_map.items():
             try:
                 el = element_from_node(int(index), node, viewport)
@@ -384,7 +430,9 @@ class BrowserUseView:
                 log.debug("skipping element %s: %s", index, exc)
                 continue
             elements.append(el)
+            nodes[el.index] = node
             refs[el.index] = ElementRef(backend_node_id=int(node.backend_node_id), session_id=node.session_id)
+        elements = with_card_context(elements, nodes)
         listing = state.llm_representation()
         extra_lines = []
         for node in svg_listeners(tree, set(state.selector_map)):

@@ -209,3 +209,46 @@ def test_choice_info_is_a_locator_record():
     info = choose("Click", "Click the 'Specs' tab", TABS).info()
     assert info.method == "offline" and info.index == 3 and "Specs" in info.element
     assert info.candidates == len(TABS)
+
+
+# ---------------------------------------------------------------- context, named labels, icons
+
+CARDS = [el(1, "button", "Add to cart", y=300, x=10, context="Trail Runner Light running shoe $89.00 Add to cart"),
+         el(2, "button", "Add to cart", y=300, x=400, context="Desk Lamp A warm LED lamp $35.00 Add to cart"),
+         el(3, "button", "Add to cart", y=300, x=800, context="Mug Stoneware 350 ml $12.00 Add to cart")]
+
+
+def test_twins_are_told_apart_by_the_card_the_description_names():
+    c = choose("Click", "Click the 'Add to cart' button on the Desk Lamp card", CARDS)
+    assert c.element is not None and c.element.index == 2, c
+    c = choose("Click", "Add the mug to the cart with its 'Add to cart' button", CARDS)
+    assert c.element is not None and c.element.index == 3, c
+
+
+def test_one_element_named_outright_is_never_ambiguous():
+    items = [el(1, "button", "Cart (2)", y=10, x=1100), el(2, "button", "", name="Close", y=80, x=1200,
+                                                          context="Your cart 2 items Close"),
+             el(3, "button", "Checkout", y=600, x=1100, context="Your cart 2 items Checkout")]
+    c = choose("Click", "Click the Close button of the cart panel", items)
+    assert c.element is not None and c.element.index == 2, c
+
+
+@pytest.mark.parametrize("desc,want", [
+    ("Click the small up arrow of the quantity field", 2),
+    ("Click the down arrow of the quantity field", 3),
+    ("Click the trash icon of the 'Buy milk' row", 5),
+    ("Click the check-mark button that saves the edit", 6),
+    ("Click the chevron to the left of the input to mark all todos as done", 7),
+])
+def test_icon_only_controls_are_found_by_their_function(desc, want):
+    items = [el(1, "input", "", name="Quantity", type="number", editable=True, x=10, y=10),
+             el(2, "a", "", role="button", **{"class": "ui-spinner-button ui-spinner-up"}, x=90, y=8, h=10,
+                context="Quantity"),
+             el(3, "a", "", role="button", **{"class": "ui-spinner-button ui-spinner-down"}, x=90, y=20, h=10,
+                context="Quantity"),
+             el(4, "button", "", **{"class": "destroy"}, x=300, y=100, context="Walk the dog"),
+             el(5, "button", "", **{"class": "destroy"}, x=300, y=140, context="Buy milk"),
+             el(6, "button", "", title="Confirm changes to this tiddler", **{"class": "tc-btn-invisible"}, x=500, y=10),
+             el(7, "input", "", type="checkbox", name="Mark all as complete", id="toggle-all", x=5, y=60)]
+    c = choose("Click", desc, items)
+    assert c.element is not None and c.element.index == want, c
