@@ -38,6 +38,7 @@ HOLD_FRAMES = 3      # frames a settled state stays on screen (1 s at 3 fps)
 AIM_FRAMES = 2       # frames showing the pointer on its target before the action
 REAL_QUIET_S = 0.6   # real sites: a state is settled once screenshots stayed identical this long
 REAL_CAP_S = 8.0     # ... or after this long (a page that never stops moving: a spinner, a clock)
+MOVING_MARGIN = 16   # px around an endlessly animated element also left out (a pulsing shadow, a glow)
 REAL_TYPE_DELAY_MS = 40  # between keystrokes when typing on a real site (debounced handlers see real keys)
 
 LAUNCH_ARGS = [
@@ -235,8 +236,9 @@ def _masked(png: bytes, boxes: list[list[int]]) -> bytes:
     img = cv2.imdecode(np.frombuffer(png, dtype=np.uint8), cv2.IMREAD_COLOR)
     if img is None:
         return png
+    m = MOVING_MARGIN
     for x, y, w, h in boxes:
-        img[max(0, y):max(0, y + h), max(0, x):max(0, x + w)] = 0
+        img[max(0, y - m):max(0, y + h + m), max(0, x - m):max(0, x + w + m)] = 0
     return img.tobytes()
 
 

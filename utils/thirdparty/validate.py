@@ -18,7 +18,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from utils.task_recorder import Recording, RecordMode, record, serve_folder
+from utils.task_recorder import MOVING_MARGIN, Recording, RecordMode, record, serve_folder
 
 PIXEL_DELTA = 40          # a channel differing by more than this is a changed pixel
 CHANGED_SHARE = 0.00005   # two states differ when more than this share of pixels changed (46 px at
@@ -45,7 +45,8 @@ def changed_share(a: bytes | Path, b: bytes | Path, ignore: list[Box] | None = N
     changed = np.abs(x.astype(np.int16) - y.astype(np.int16)).max(axis=2) > PIXEL_DELTA
     for box in ignore or []:
         bx, by, bw, bh = (int(round(v)) for v in box)
-        changed[max(0, by - 4):max(0, by + bh + 4), max(0, bx - 4):max(0, bx + bw + 4)] = False
+        m = MOVING_MARGIN
+        changed[max(0, by - m):max(0, by + bh + m), max(0, bx - m):max(0, bx + bw + m)] = False
     return float(changed.mean())
 
 
