@@ -465,6 +465,8 @@ class Replayer:
             data = await self.sandbox.settle(cap=SETTLE_CAP, navigated=self.sandbox.navigations != navs,
                                              then=(STATE_SCRIPT, [TEXT_CAP, typed_text(action)]))
             timings["settle"] = time.monotonic() - t
+            rec.settle = {"cap": SETTLE_CAP, "capped": self.sandbox.last_settle == "cap",
+                          "seconds": round(timings["settle"], 4)}
             t = time.monotonic()
             after = await self.capture(action.index, then=then, data=data)
             timings["capture"] = time.monotonic() - t

@@ -184,6 +184,20 @@ def _link_or_copy(src: Path, dst: Path) -> None:
         raise
 
 
+def copy_folder_beside(folder: Path, out_dir: Path) -> int:
+    """Every file of a multi-file page's folder (but index.html) into out_dir, hard-linked where possible;
+    returns how many. Files of the harness's own (generation.json, eval/) are never overwritten."""
+    count = 0
+    for src in sorted(folder.rglob("*")):
+        rel = src.relative_to(folder)
+        if not src.is_file() or rel.as_posix() in ("index.html", "generation.json") or rel.parts[0] == "eval":
+            continue
+        (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+        _link_or_copy(src, out_dir / rel)
+        count += 1
+    return count
+
+
 def write_page(out_dir: Path, html: str, *, assets_from: Path | None, assets: list[str],
                generated: dict[str, bytes] | None = None) -> list[str]:
     """Write assets/ (exactly the files the page uses; stale ones from an earlier run removed), then
@@ -336,8 +350,13 @@ async def _run_builtin(task: Task, model: BuiltinModel, record: GenerationRecord
         html, assets = final.html, final.assets
     else:
         html, assets = page.html, []
-    written = await asyncio.to_thread(write_page, out_dir, html, assets_from=task.assets_dir, assets=assets,
-                                      generated=page.generated)
+    if page.folder is not None:  # a multi-file page as it is: its own files, its own assets/ folder
+        _extra(record, files_copied=await asyncio.to_thread(copy_folder_beside, page.folder, out_dir))
+        await asyncio.to_thread(atomic_write_text, out_dir / "index.html", html)
+        written: list[str] = []
+    else:
+        written = await asyncio.to_thread(write_page, out_dir, html, assets_from=task.assets_dir, assets=assets,
+                                          generated=page.generated)
     record.assets_copied = written
     _extra(record, source=page.source)
     record.status = "done"

@@ -76,6 +76,8 @@ class StepRecord(Record):
     visual: StepVisual | None = None
     error: str | None = None
     timings: dict[str, float] = Field(default_factory=dict)
+    # how the wait after the action ended: {"cap": s, "capped": the page was still busy at the cap, "seconds"}
+    settle: dict[str, Any] | None = None
 
 
 class Scores(Record):

@@ -261,6 +261,28 @@ def test_builtin_oracle_without_reference_is_a_data_failure(tmp_path):
     assert rec["error_kind"] == "data" and "reference" in rec["error"]
 
 
+def test_builtin_oracle_serves_a_multi_file_reference_whole(tmp_path):
+    """A third-party reference (scripts, styles, other pages, its own assets/) is copied beside index.html
+    as it is; the page is not rewritten; a second run (--force) leaves the same files."""
+    root = tmp_path / "data" / "mf"
+    data = write_dataset(tmp_path / "data" / "mf.jsonl", [make_tiny_task(root, "a")])
+    ref = root / "a" / "reference"
+    page = '<html><head><script src="js/app.js"></script></head><body><img src="assets/logo.png"></body></html>'
+    (ref / "index.html").write_text(page, encoding="utf-8")
+    files = {"js/app.js": "console.log(1)", "css/site.css": "body{}", "search.html": "<p>results</p>",
+             "assets/logo.png": "png"}
+    for rel, text in files.items():
+        (ref / rel).parent.mkdir(parents=True, exist_ok=True)
+        (ref / rel).write_text(text, encoding="utf-8")
+    for extra in ([], ["--force"]):
+        assert run_generate(data, tmp_path / "out", "builtin/oracle", *extra) == 0
+        out = tmp_path / "out" / "a" / "builtin__oracle"
+        assert (out / "index.html").read_text(encoding="utf-8") == page
+        assert {rel: (out / rel).read_text(encoding="utf-8") for rel in files} == files
+        rec = gen_record(tmp_path / "out", "a", "builtin/oracle")
+        assert rec["status"] == "done" and rec["source"] == "reference/" and rec["files_copied"] == 4
+
+
 def test_builtin_screenshot_falls_back_to_step_0(tmp_path):
     root = tmp_path / "data" / "nv"
     data = write_dataset(tmp_path / "data" / "nv.jsonl", [make_tiny_task(root, "a", video=False)])

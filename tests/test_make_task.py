@@ -15,6 +15,7 @@ from iwrbench.errors import UserError
 from iwrbench.videowriter import Frame, count_frames, write_video
 from tests.fixtures_data import png_bytes
 from utils import make_task as mt
+from utils import task_recorder
 
 # ---------------------------------------------------------------- no browser
 
@@ -72,7 +73,15 @@ def test_referenced_css_file_is_an_error(tmp_path):
 
 
 @pytest.mark.parametrize(("action", "field"), [
-    ({"type": "Teleport", "description": "x", "logical_assertion": "y"}, "actions[0].type"),
+    ({"type": "Wiggle", "description": "x", "logical_assertion": "y"}, "actions[0].type"),
+    ({"type": "Hover", "description": "x", "logical_assertion": "y"}, "actions[0].selector"),
+    ({"type": "Select", "selector": "#s", "description": "x", "logical_assertion": "y"},
+     "actions[0].parameters.option"),
+    ({"type": "Drag", "selector": "#a", "description": "x", "logical_assertion": "y"}, "actions[0].parameters.target"),
+    ({"type": "Drag", "selector": "#a", "description": "x", "logical_assertion": "y",
+      "parameters": {"target": "the bin"}}, "actions[0].target_selector"),
+    ({"type": "Click", "selector": "#a", "frame": "", "description": "x", "logical_assertion": "y"},
+     "actions[0].frame"),
     ({"type": "Click", "description": "x", "logical_assertion": "y"}, "actions[0].selector"),
     ({"type": "Click", "selector": "#a", "logical_assertion": "y"}, "actions[0].description"),
     ({"type": "Click", "selector": "#a", "description": "x"}, "actions[0].logical_assertion"),
@@ -199,12 +208,12 @@ def test_selector_that_matches_nothing_is_a_user_error(tmp_path, data_tiny_site)
     obj["actions"][0]["selector"] = "#does-not-exist"
     spec.write_text(json.dumps(obj))
     data = tmp_path / "o" / "d.jsonl"
-    mt.ACTION_TIMEOUT_MS, old = 1500, mt.ACTION_TIMEOUT_MS
+    task_recorder.ACTION_TIMEOUT_MS, old = 1500, task_recorder.ACTION_TIMEOUT_MS
     try:
         with pytest.raises(UserError, match=r"actions\[0\].*does-not-exist"):
             mt.make_task(site, spec, data_file=data, task_id="1")
     finally:
-        mt.ACTION_TIMEOUT_MS = old
+        task_recorder.ACTION_TIMEOUT_MS = old
     assert not data.exists() and not list((tmp_path / "o" / "d").iterdir())  # nothing half-written
 
 
@@ -222,7 +231,7 @@ def test_external_and_missing_requests_are_refused(tmp_path, data_tiny_site):
 
 def test_cli_bad_input_is_one_line_exit_2(tmp_path, root, data_tiny_site):
     site, spec = data_tiny_site
-    spec.write_text(json.dumps([{"type": "Teleport", "description": "x", "logical_assertion": "y"}]))
+    spec.write_text(json.dumps([{"type": "Drag", "description": "x", "logical_assertion": "y"}]))
     proc = subprocess.run([sys.executable, str(root / "utils" / "make_task.py"), str(site), str(spec),
                            "--data", str(tmp_path / "d.jsonl"), "--id", "1"],
                           capture_output=True, text=True, timeout=60)

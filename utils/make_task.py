@@ -1,25 +1,34 @@
 """Author an IWR-Bench task from a local site folder and an action script.
 
     python utils/make_task.py SITE_DIR ACTIONS_JSON --data data/sample.jsonl --id 3 [--domain ...]
+                              [--whole-folder] [--real-site]
 
-SITE_DIR holds index.html (inline CSS/JS) and the image files it uses. ACTIONS_JSON is either a list of
-actions or an object {"actions": [...], "id": ..., "source_website": ..., "classification": {...}}; each
-action has type (Click|Type|Press|Scroll), description, parameters {text, key, direction, scroll_page},
-logical_assertion, visual_evaluation_flag and a CSS `selector` used only while recording.
+SITE_DIR holds index.html and the files it uses. ACTIONS_JSON is either a list of actions or an object
+{"actions": [...], "id": ..., "source_website": ..., "classification": {...}}; each action has type
+(Click|Type|Press|Scroll|DoubleClick|Hover|Select|Drag), description, parameters {text, key, direction,
+scroll_page, option (Select), target (Drag, in words)}, logical_assertion, visual_evaluation_flag, and,
+used only while recording, a CSS `selector`, a `target_selector` (Drag) and a `frame` (CSS selector of
+the same-origin iframe the element sits in).
 
 The tool replays the actions in Chromium (page served over loopback HTTP, every other request blocked),
 and writes a task folder in the published format: assets/NNN.png, labelled contact sheets, per-action
-checkpoints step_0..step_n, video.mp4 with a visible pointer, reference/index.html (asset references
-rewritten to assets/NNN.png) and the jsonl record (without selectors), replaced by id. Rendering is
-deterministic: animations off, caret hidden, Math.random seeded, Date fixed, settle until two
-screenshots agree; running twice gives byte-identical checkpoints.
+checkpoints step_0..step_n, video.mp4 with a visible pointer, reference/ and the jsonl record (without
+selectors), replaced by id.
+
+Two kinds of site. By default a single page (index.html with inline CSS/JS and images): reference/index.html
+has its image references rewritten to assets/NNN.png. With --whole-folder (a multi-file site: scripts,
+stylesheets, fonts, other pages) reference/ is the whole folder as it is, and assets/ holds the images the
+page requested while recording (first MAX_SITE_ASSETS). Recording is deterministic by default (Math.random
+seeded, animations off, clock fixed: byte-identical checkpoints, right for the project's own samples);
+--real-site records a third-party page as it behaves (no seed, its animations and timers, the real clock;
+each state captured once the screenshots stop changing, capped) and writes reference/../recording.json
+with what each action did (target element, URL before/after, settle time).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import functools
 import io
 import json
 import os
@@ -27,11 +36,7 @@ import re
 import shutil
 import sys
 import tempfile
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -40,53 +45,27 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from iwrbench.browser_path import CHROMIUM_BASE_ARGS, find_chromium  # noqa: E402
 from iwrbench.contact_sheet import make_contact_sheets  # noqa: E402
 from iwrbench.dataset import ACTION_TYPES, IMAGE_SUFFIXES, SAFE_ID, load_tasks  # noqa: E402
 from iwrbench.errors import InfrastructureError, UserError  # noqa: E402
 from iwrbench.fsutil import atomic_write_bytes, atomic_write_json, atomic_write_text  # noqa: E402
-from iwrbench.videowriter import Frame, write_video  # noqa: E402
+from iwrbench.videowriter import write_video  # noqa: E402
+from utils.task_recorder import (  # noqa: E402,F401 - re-exported for callers of make_task
+    DEFAULT_SEED,
+    FIXED_TIME,
+    Recording,
+    RecordMode,
+    record,
+    serve_folder,
+)
 
-FIXED_TIME = "2025-03-14T10:00:00Z"
-DEFAULT_SEED = 20250314
-ACTION_TIMEOUT_MS = 10_000
 CONVERT_TO_PNG = {".png", ".jpg", ".jpeg", ".webp", ".bmp"}
 SPEC_NAMES = {"task.json", "actions.json"}
-HOLD_FRAMES = 3      # frames a settled state stays on screen (1 s at 3 fps)
-AIM_FRAMES = 2       # frames showing the pointer on its target before the action
-
-LAUNCH_ARGS = [
-    *CHROMIUM_BASE_ARGS,
-    # Without this, re-rastering only the damaged tiles leaves anti-aliased edges (a rounded input
-    # border after focus) differing by a pixel from run to run: measured 1 of 7 checkpoints.
-    "--disable-partial-raster",
-]
-
-# Runs before any page script: seeded Math.random (xorshift32) and no animations, transitions, caret
-# blink or smooth scrolling, so every run renders the same pixels.
-INIT_SCRIPT = """
-(() => {
-  let s = (%d >>> 0) || 1;
-  Math.random = function () {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
-    return s / 4294967296;
-  };
-  const css = '*,*::before,*::after{animation-duration:0s!important;animation-delay:0s!important;' +
-    'transition-duration:0s!important;transition-delay:0s!important;caret-color:transparent!important;' +
-    'scroll-behavior:auto!important}';
-  const add = () => {
-    const st = document.createElement('style');
-    st.setAttribute('data-iwrbench-recorder', '');
-    st.textContent = css;
-    (document.head || document.documentElement).appendChild(st);
-  };
-  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', add); else add();
-})();
-"""
-
-SETTLE_SCRIPT = """
-() => document.fonts.ready.then(() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r))))
-"""
+MAX_SITE_ASSETS = 60            # multi-file sites: images the page requested, copied to assets/ (first ones)
+MAX_ASSET_BYTES = 4_000_000     # ... each at most this big (a page's huge background stays in reference/)
+NEEDS_SELECTOR = ("Click", "Type", "DoubleClick", "Hover", "Select", "Drag")
+RECORDED_PARAMETERS = {"Type": ("text",), "Press": ("key",), "Scroll": ("direction", "scroll_page"),
+                       "Select": ("option",), "Drag": ("target",)}
 
 
 # ---------------------------------------------------------------- the action script
@@ -94,7 +73,8 @@ SETTLE_SCRIPT = """
 
 @dataclass(frozen=True)
 class ActionSpec:
-    """One authored action. `selector` drives the recording only and never reaches the record."""
+    """One authored action. `selector`, `target_selector` and `frame` drive the recording only and never
+    reach the record."""
 
     type: str
     description: str
@@ -102,11 +82,13 @@ class ActionSpec:
     visual_evaluation_flag: bool
     parameters: dict[str, Any]
     selector: str | None
+    frame: str | None = None
+    target_selector: str | None = None
 
     def record(self) -> dict[str, Any]:
-        """The published form: no selector, only the parameters this action type uses."""
+        """The published form: no selectors, only the parameters this action type uses."""
         params: dict[str, Any] = {"description": self.description}
-        for key in {"Type": ("text",), "Press": ("key",), "Scroll": ("direction", "scroll_page")}.get(self.type, ()):
+        for key in RECORDED_PARAMETERS.get(self.type, ()):
             params[key] = self.parameters[key]
         return {"type": self.type, "parameters": params, "logical_assertion": self.logical_assertion,
                 "visual_evaluation_flag": self.visual_evaluation_flag}
@@ -120,6 +102,20 @@ class TaskSpec:
 
 def _spec_error(path: Path, field_name: str, message: str) -> UserError:
     return UserError(message, file=str(path), field=field_name)
+
+
+def _optional_selector(obj: dict[str, Any], key: str, path: Path, where: str) -> str | None:
+    value = obj.get(key)
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise _spec_error(path, f"{where}.{key}", "expected a non-empty CSS selector")
+    return value.strip() if value else None
+
+
+def _words(params: dict[str, Any], key: str, path: Path, where: str, what: str) -> str:
+    value = params.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise _spec_error(path, f"{where}.parameters.{key}", what)
+    return value.strip()
 
 
 def parse_action_spec(i: int, obj: Any, path: Path) -> ActionSpec:
@@ -142,10 +138,10 @@ def parse_action_spec(i: int, obj: Any, path: Path) -> ActionSpec:
     flag = obj.get("visual_evaluation_flag", True)
     if not isinstance(flag, bool):
         raise _spec_error(path, f"{where}.visual_evaluation_flag", f"expected true/false, got {flag!r}")
-    selector = obj.get("selector")
-    if selector is not None and (not isinstance(selector, str) or not selector.strip()):
-        raise _spec_error(path, f"{where}.selector", "expected a non-empty CSS selector")
-    if canon in ("Click", "Type") and not selector:
+    selector = _optional_selector(obj, "selector", path, where)
+    frame = _optional_selector(obj, "frame", path, where)
+    target_selector = _optional_selector(obj, "target_selector", path, where)
+    if canon in NEEDS_SELECTOR and not selector:
         raise _spec_error(path, f"{where}.selector", f"a {canon} action needs a CSS selector to record it")
     clean: dict[str, Any] = {}
     if canon == "Type":
@@ -153,9 +149,14 @@ def parse_action_spec(i: int, obj: Any, path: Path) -> ActionSpec:
             raise _spec_error(path, f"{where}.parameters.text", "a Type action needs the text to type")
         clean["text"] = params["text"]
     elif canon == "Press":
-        if not isinstance(params.get("key"), str) or not params["key"].strip():
-            raise _spec_error(path, f"{where}.parameters.key", "a Press action needs a key, e.g. 'Enter'")
-        clean["key"] = params["key"].strip()
+        clean["key"] = _words(params, "key", path, where, "a Press action needs a key, e.g. 'Enter'")
+    elif canon == "Select":
+        clean["option"] = _words(params, "option", path, where, "a Select action needs the option to pick")
+    elif canon == "Drag":
+        clean["target"] = _words(params, "target", path, where, "a Drag action needs its target in words")
+        if not target_selector:
+            raise _spec_error(path, f"{where}.target_selector", "a Drag action needs a CSS selector of where "
+                              "it drops, to record it")
     elif canon == "Scroll":
         direction = str(params.get("direction", "down")).lower()
         if direction not in {"up", "down", "left", "right"}:
@@ -165,7 +166,8 @@ def parse_action_spec(i: int, obj: Any, path: Path) -> ActionSpec:
             raise _spec_error(path, f"{where}.parameters.scroll_page", f"{amount!r} is not a number in (0, 20]")
         clean.update(direction=direction, scroll_page=amount)
     return ActionSpec(type=canon, description=description.strip(), logical_assertion=assertion.strip(),
-                      visual_evaluation_flag=flag, parameters=clean, selector=selector.strip() if selector else None)
+                      visual_evaluation_flag=flag, parameters=clean, selector=selector, frame=frame,
+                      target_selector=target_selector)
 
 
 def load_spec(path: Path) -> TaskSpec:
@@ -271,188 +273,37 @@ def asset_bytes(asset: Asset) -> bytes:
     return buf.getvalue()
 
 
-# ---------------------------------------------------------------- loopback server
+def copy_site(site_dir: Path, dest: Path, *, skip: set[Path]) -> None:
+    """Copy a multi-file site as it is into `dest`, symlinks replaced by the files they point at (the
+    harness serves nothing outside a page's folder); dotfiles and the action script left out."""
+    for p in sorted(site_dir.rglob("*")):
+        rel = p.relative_to(site_dir)
+        if any(part.startswith(".") for part in rel.parts) or p.resolve() in skip:
+            continue
+        if len(rel.parts) == 1 and rel.name in SPEC_NAMES:
+            continue
+        if p.is_dir():
+            (dest / rel).mkdir(parents=True, exist_ok=True)
+        elif p.is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(p, dest / rel)
+        # a dangling symlink is left out: the page gets a 404 for it, as it would on the real site
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature of the base class
-        pass
-
-    def end_headers(self) -> None:
-        self.send_header("Cache-Control", "no-store")
-        super().end_headers()
-
-
-@contextmanager
-def serve_folder(folder: Path) -> Iterator[str]:
-    """Serve `folder` on 127.0.0.1 (a free port) in a thread; yield the base URL."""
-    handler = functools.partial(_QuietHandler, directory=str(folder))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    # A short poll interval: shutdown() waits for serve_forever to notice, once per page served.
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, name="make-task-http",
-                              daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
-# ---------------------------------------------------------------- recording
-
-
-@dataclass
-class Recording:
-    checkpoints: list[bytes]                     # step_0 .. step_n (PNG)
-    frames: list[Frame]
-    blocked: list[str] = field(default_factory=list)   # requests to other origins, aborted
-    missing: list[str] = field(default_factory=list)   # local files the page asked for and did not get
-    page_errors: list[str] = field(default_factory=list)
-
-
-async def _settled_screenshot(page: Any, tries: int = 20) -> bytes:
-    """Screenshot once two consecutive shots agree (fonts loaded, layout and images stable)."""
-    try:
-        await asyncio.wait_for(page.evaluate(SETTLE_SCRIPT), timeout=5)
-    except TimeoutError:
-        pass  # a page that never settles its fonts still gets its screenshot compared below
-    last = await page.screenshot(animations="disabled", caret="hide")
-    for _ in range(tries):
-        await page.wait_for_timeout(60)
-        shot = await page.screenshot(animations="disabled", caret="hide")
-        if shot == last:
-            return shot
-        last = shot
-    return last
-
-
-async def _target_point(page: Any, selector: str, where: str) -> tuple[float, float]:
-    loc = page.locator(selector).first
-    try:
-        await loc.scroll_into_view_if_needed(timeout=ACTION_TIMEOUT_MS)
-        box = await loc.bounding_box(timeout=ACTION_TIMEOUT_MS)
-    except Exception as exc:  # Playwright raises its own TimeoutError/Error types
-        raise UserError(f"selector {selector!r} is not visible on the page ({type(exc).__name__})",
-                        field=where) from None
-    if box is None:
-        raise UserError(f"selector {selector!r} has no box on the page", field=where)
-    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-
-
-def _caption(action: ActionSpec) -> str | None:
-    if action.type == "Press":
-        return f"Key: {action.parameters['key']}"
-    if action.type == "Scroll":
-        return f"Scroll {action.parameters['direction']}"
-    return None
-
-
-async def _perform(page: Any, action: ActionSpec, size: tuple[int, int], point: tuple[float, float],
-                   frames: list[Frame], where: str) -> None:
-    """Do one action with Playwright; add typing-progress frames for Type."""
-    loc = page.locator(action.selector).first if action.selector else None
-    try:
-        if action.type == "Click":
-            await loc.click(timeout=ACTION_TIMEOUT_MS)
-        elif action.type == "Type":
-            text = action.parameters["text"]
-            steps = sorted({len(text) * i // 4 for i in range(1, 4)} - {0, len(text)})
-            for cut in steps:
-                await loc.fill(text[:cut], timeout=ACTION_TIMEOUT_MS)
-                frames.append(Frame(await _settled_screenshot(page), pointer=point))
-            await loc.fill(text, timeout=ACTION_TIMEOUT_MS)
-        elif action.type == "Press":
-            if loc is not None:
-                await loc.focus(timeout=ACTION_TIMEOUT_MS)
-            await page.keyboard.press(action.parameters["key"])
-        elif action.type == "Scroll":
-            amount = float(action.parameters["scroll_page"])
-            direction = action.parameters["direction"]
-            dx = dy = 0.0
-            if direction in ("up", "down"):
-                dy = amount * size[1] * (-1 if direction == "up" else 1)
-            else:
-                dx = amount * size[0] * (-1 if direction == "left" else 1)
-            await page.mouse.move(*point)
-            await page.mouse.wheel(dx, dy)
-    except UserError:
-        raise
-    except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserError(f"{action.type} failed: {first}", field=where) from None
-
-
-async def record(url: str, actions: list[ActionSpec], *, size: tuple[int, int], seed: int = DEFAULT_SEED,
-                 home: Path) -> Recording:
-    """Replay the actions on `url` and capture per-action checkpoints and video frames."""
-    from playwright.async_api import async_playwright
-
-    exe = find_chromium()
-    if exe is None:
-        raise InfrastructureError("no Chromium found: install chromium or set IWRBENCH_CHROMIUM")
-    origin = "{0.scheme}://{0.netloc}".format(urlsplit(url))
-    rec = Recording(checkpoints=[], frames=[])
-    env = {**os.environ, "HOME": str(home), "TMPDIR": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
-           "XDG_CACHE_HOME": str(home / ".cache")}
-
-    async def guard(route: Any) -> None:
-        req_url = route.request.url
-        if req_url.startswith(origin + "/") or req_url.startswith(("data:", "blob:", "about:")):
-            await route.continue_()
-        else:
-            rec.blocked.append(req_url)
-            await route.abort("blockedbyclient")
-
-    def on_response(resp: Any) -> None:
-        path = urlsplit(resp.url).path
-        if resp.url.startswith(origin) and resp.status >= 400 and path != "/favicon.ico":
-            rec.missing.append(f"{path} ({resp.status})")
-
-    async with async_playwright() as pw:
-        try:
-            browser = await pw.chromium.launch(executable_path=exe, args=LAUNCH_ARGS, env=env, headless=True)
-        except Exception as exc:
-            raise InfrastructureError(f"cannot launch Chromium at {exe}: {str(exc).splitlines()[0]}") from None
-        try:
-            context = await browser.new_context(viewport={"width": size[0], "height": size[1]},
-                                                device_scale_factor=1, locale="en-US", timezone_id="UTC",
-                                                color_scheme="light", reduced_motion="reduce",
-                                                service_workers="block")
-            context.set_default_timeout(ACTION_TIMEOUT_MS)
-            await context.route("**/*", guard)
-            await context.add_init_script(INIT_SCRIPT % seed)
-            page = await context.new_page()
-            await page.clock.set_fixed_time(FIXED_TIME)
-            page.on("response", on_response)
-            page.on("pageerror", lambda err: rec.page_errors.append(str(err).splitlines()[0]))
-            await page.goto(url, wait_until="load")
-            shot = await _settled_screenshot(page)
-            rec.checkpoints.append(shot)
-            rec.frames.append(Frame(shot, repeat=HOLD_FRAMES))
-            centre = (size[0] / 2, size[1] / 2)
-            point = centre
-            for i, action in enumerate(actions):
-                where = f"actions[{i}] ({action.type}" + (f" {action.selector}" if action.selector else "") + ")"
-                if action.selector:
-                    point = await _target_point(page, action.selector, where)
-                elif action.type == "Scroll":
-                    point = centre
-                aim = await _settled_screenshot(page)
-                caption = _caption(action)
-                rec.frames.append(Frame(aim, pointer=point, caption=caption, repeat=AIM_FRAMES))
-                if action.type == "Click":
-                    rec.frames.append(Frame(aim, pointer=point, click=True))
-                await _perform(page, action, size, point, rec.frames, where)
-                shot = await _settled_screenshot(page)
-                rec.checkpoints.append(shot)
-                rec.frames.append(Frame(shot, pointer=point, caption=caption, repeat=HOLD_FRAMES))
-            await context.close()
-        finally:
-            await browser.close()
-    return rec
+def requested_assets(root: Path, requested: list[str]) -> list[Asset]:
+    """Images a multi-file page requested while recording, in request order, anonymised (capped)."""
+    out: list[Asset] = []
+    for path in requested:
+        p = root.joinpath(*[q for q in path.split("/") if q not in ("", ".", "..")])
+        if p.suffix.lower() not in IMAGE_SUFFIXES or p.suffix.lower() == ".ico" or not p.is_file():
+            continue
+        if p.stat().st_size > MAX_ASSET_BYTES:
+            continue
+        suffix = ".png" if p.suffix.lower() in CONVERT_TO_PNG else p.suffix.lower()
+        out.append(Asset(source=p, rel=path.lstrip("/"), name=f"{len(out) + 1:03d}{suffix}"))
+        if len(out) >= MAX_SITE_ASSETS:
+            break
+    return out
 
 
 # ---------------------------------------------------------------- writing the task
@@ -529,9 +380,32 @@ def _swap_in(staged: Path, target: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def _task_id(spec: TaskSpec, merged: dict[str, Any], task_id: str | None, spec_path: Path) -> str:
+    tid = str(task_id if task_id is not None else merged.get("id", "")).strip()
+    if not tid:
+        raise UserError("no task id: pass --id or put \"id\" in the action script", file=str(spec_path))
+    if not SAFE_ID.match(tid) or ".." in tid:
+        raise UserError(f"task id {tid!r} is not a plain name (letters, digits, _ . -)")
+    return tid
+
+
+def _check_requests(rec: Recording, index: Path, spec: TaskSpec, *, real: bool, allow_external: bool) -> None:
+    """A page of the project's own must be complete and self-contained; a real site is recorded with the
+    404s and blocked requests it has (they are listed in recording.json)."""
+    if rec.missing and not real:
+        hint = "; sample sites draw their images in utils/build_samples.py" if spec.meta.get("images") else ""
+        raise UserError(f"the page requested file(s) it does not have: {', '.join(sorted(set(rec.missing)))}"
+                        f"{hint}", file=str(index))
+    if rec.blocked and not (allow_external or real):
+        hosts = sorted({urlsplit(u).netloc or u[:40] for u in rec.blocked})
+        raise UserError(f"the page requested other origins ({', '.join(hosts)}); tasks must be "
+                        f"self-contained (or pass --allow-external)", file=str(index))
+
+
 def make_task(site_dir: str | Path, spec_path: str | Path, *, data_file: str | Path, task_id: str | None = None,
               meta: dict[str, Any] | None = None, resolution: str = "1280x720", seed: int = DEFAULT_SEED,
-              fps: float = 3.0, allow_external: bool = False) -> MakeTaskResult:
+              fps: float = 3.0, allow_external: bool = False, whole_folder: bool = False,
+              real_site: bool = False) -> MakeTaskResult:
     """Build one task folder and its jsonl record. `meta` overrides metadata from the spec file."""
     site_dir, spec_path, data_file = Path(site_dir), Path(spec_path), Path(data_file)
     index = site_dir / "index.html"
@@ -542,50 +416,56 @@ def make_task(site_dir: str | Path, spec_path: str | Path, *, data_file: str | P
     if meta and meta.get("classification"):
         merged["classification"] = {**(spec.meta.get("classification") or {}),
                                     **{k: v for k, v in meta["classification"].items() if v}}
-    tid = str(task_id if task_id is not None else merged.get("id", "")).strip()
-    if not tid:
-        raise UserError("no task id: pass --id or put \"id\" in the action script", file=str(spec_path))
-    if not SAFE_ID.match(tid) or ".." in tid:
-        raise UserError(f"task id {tid!r} is not a plain name (letters, digits, _ . -)")
+    tid = _task_id(spec, merged, task_id, spec_path)
     size = parse_resolution(resolution)
     res_text = f"{size[0]}x{size[1]}"
+    mode = RecordMode(real=real_site, seed=seed)
+    if real_site and not merged.get("environment"):
+        merged["environment"] = ("Chromium (Playwright), headless, recorded by utils/make_task.py --real-site "
+                                 "(no seed, real clock and animations)")
 
-    html = index.read_text(encoding="utf-8")
-    assets = collect_assets(site_dir, html, skip={spec_path.resolve()})
-    ref_html = rewrite_references(html, assets, site_dir)
+    assets: list[Asset] = []
+    if not whole_folder:
+        html = index.read_text(encoding="utf-8")
+        assets = collect_assets(site_dir, html, skip={spec_path.resolve()})
+        ref_html = rewrite_references(html, assets, site_dir)
 
     data_root = data_file.parent / data_file.stem
     data_root.mkdir(parents=True, exist_ok=True)
     staged = Path(tempfile.mkdtemp(prefix=f".{tid}.new-", dir=data_root))
     staged.chmod(0o755)  # mkdtemp makes it private; a task folder is ordinary data
     try:
-        for a in assets:
-            atomic_write_bytes(staged / "assets" / a.name, asset_bytes(a))
-        atomic_write_text(staged / "reference" / "index.html", ref_html)
         with tempfile.TemporaryDirectory(prefix="make-task-") as tmp:
-            serve_root = Path(tmp) / "site"
-            (serve_root).mkdir()
-            shutil.copyfile(staged / "reference" / "index.html", serve_root / "index.html")
-            if assets:
-                shutil.copytree(staged / "assets", serve_root / "assets")
             home = Path(tmp) / "home"
             home.mkdir()
+            if whole_folder:
+                copy_site(site_dir, staged / "reference", skip={spec_path.resolve()})
+                serve_root = staged / "reference"
+            else:
+                for a in assets:
+                    atomic_write_bytes(staged / "assets" / a.name, asset_bytes(a))
+                atomic_write_text(staged / "reference" / "index.html", ref_html)
+                serve_root = Path(tmp) / "site"
+                serve_root.mkdir()
+                shutil.copyfile(staged / "reference" / "index.html", serve_root / "index.html")
+                if assets:
+                    shutil.copytree(staged / "assets", serve_root / "assets")
             with serve_folder(serve_root) as url:
-                rec = asyncio.run(record(url + "index.html", spec.actions, size=size, seed=seed, home=home))
-        if rec.missing:
-            hint = "; sample sites draw their images in utils/build_samples.py" if spec.meta.get("images") else ""
-            raise UserError(f"the page requested file(s) it does not have: {', '.join(sorted(set(rec.missing)))}"
-                            f"{hint}", file=str(index))
-        if rec.blocked and not allow_external:
-            hosts = sorted({urlsplit(u).netloc or u[:40] for u in rec.blocked})
-            raise UserError(f"the page requested other origins ({', '.join(hosts)}); tasks must be "
-                            f"self-contained (or pass --allow-external)", file=str(index))
+                rec = asyncio.run(record(url + "index.html", spec.actions, size=size, mode=mode, home=home))
+        _check_requests(rec, index, spec, real=real_site, allow_external=allow_external)
+        if whole_folder:
+            assets = requested_assets(staged / "reference", rec.requested)
+            for a in assets:
+                atomic_write_bytes(staged / "assets" / a.name, asset_bytes(a))
         for k, png in enumerate(rec.checkpoints):
             atomic_write_bytes(staged / "checkpoints" / f"step_{k}.png", png)
         asset_paths = [staged / "assets" / a.name for a in assets]
         sheets = make_contact_sheets(asset_paths, staged / "stitched_assets") if assets else []
         atomic_write_json(staged / "stitched_assets" / "index.json",
                           {sheet.name: names for sheet, names in sheets})
+        if real_site or whole_folder:
+            atomic_write_json(staged / "recording.json", {"schema_version": 1, "real_site": real_site,
+                                                          "whole_folder": whole_folder, **rec.summary()})
         n_frames = write_video(rec.frames, staged / "video.mp4", size=size, fps=fps)
         record_obj = build_record(tid, merged, spec.actions, res_text)
         target = data_root / tid
@@ -608,7 +488,7 @@ def make_task(site_dir: str | Path, spec_path: str | Path, *, data_file: str | P
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description="Record a task (checkpoints, video, assets, record) from a local site.")
-    p.add_argument("site_dir", type=Path, help="folder with index.html and the images it uses")
+    p.add_argument("site_dir", type=Path, help="folder with index.html and the files it uses")
     p.add_argument("actions", type=Path, help="action script (JSON list, or object with 'actions' + metadata)")
     p.add_argument("--data", type=Path, default=Path("data/sample.jsonl"), help="jsonl to add the record to")
     p.add_argument("--id", dest="task_id", help="task id (default: 'id' in the action script)")
@@ -622,6 +502,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed for Math.random while recording")
     p.add_argument("--fps", type=float, default=3.0, help="video frame rate (default: %(default)s)")
     p.add_argument("--allow-external", action="store_true", help="record even if the page asks other origins")
+    p.add_argument("--whole-folder", action="store_true",
+                   help="a multi-file site: reference/ is the whole folder; assets/ the images it requested")
+    p.add_argument("--real-site", action="store_true",
+                   help="record a third-party page as it behaves: no seed, real clock and animations, settle "
+                        "until the screenshots stop changing; its 404s and blocked requests are listed, not refused")
     return p
 
 
@@ -634,7 +519,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         res = make_task(args.site_dir, args.actions, data_file=args.data, task_id=args.task_id, meta=meta,
                         resolution=args.resolution, seed=args.seed, fps=args.fps,
-                        allow_external=args.allow_external)
+                        allow_external=args.allow_external, whole_folder=args.whole_folder,
+                        real_site=args.real_site)
     except InfrastructureError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

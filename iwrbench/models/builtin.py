@@ -1,7 +1,9 @@
 """Offline built-in "models" that make a page from the task itself, deterministically and without a
 prompt: references and floors for the scores.
 
-    builtin/oracle      the task's own reference page (reference/index.html, referencing assets/NNN.png)
+    builtin/oracle      the task's own reference page (reference/index.html, referencing assets/NNN.png); a
+                        multi-file reference (a third-party site: scripts, styles, other pages) is served
+                        whole: every file of reference/ is copied beside index.html, the page unchanged
     builtin/screenshot  one static image of the initial state at the recording resolution: what a model
                         that reproduces the look but no interaction would get
     builtin/blank       an empty white page
@@ -48,6 +50,7 @@ class BuiltinPage:
     uses_task_assets: bool = False  # True: post-process like a model reply (rewrite refs, copy assets)
     generated: dict[str, bytes] = field(default_factory=dict)  # files written under assets/
     source: str = ""  # what the page was made from, for generation.json
+    folder: Path | None = None  # a multi-file page: every file of this folder goes beside index.html
 
 
 class BuiltinModel:
@@ -80,6 +83,9 @@ class BuiltinModel:
                 html = ref.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 raise TaskDataError(f"reference page {ref} cannot be read: {exc}") from None
+            if any(p.name != "index.html" for p in ref.parent.iterdir()):
+                return BuiltinPage(html=html, source=str(ref.parent.relative_to(task.folder)) + "/",
+                                   folder=ref.parent)
             return BuiltinPage(html=html, uses_task_assets=True, source=str(ref.relative_to(task.folder)))
         bgr, source = self._initial_state(task)
         png = bgr_to_png(bgr, (task.width, task.height))
