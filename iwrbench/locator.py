@@ -138,6 +138,8 @@ ROLE_PHRASES = (
     (r"\bradio[\s-]?buttons?\b", "radio"), (r"\btext[\s-]?(box|area|field|input)\b", "textbox"),
     (r"\bsearch[\s-]?(box|bar|field|input)\b", "search textbox"), (r"\bdrop[\s-]?down( menu| list)?\b", "dropdown"),
     (r"\bmenu[\s-]?items?\b", "menuitem"), (r"\binput[\s-]?field\b", "textbox"),
+    (r"\b(?:editing|edit|writing|text|content)[\s-]?(?:area|region|pane|surface)\b", "textbox"),
+    (r"\b(?:rich[\s-]?text\s+)?editor\b", "textbox"),
 )
 # Role words that do not exclude other roles ("the search box" may be a combobox; "icon" is any button).
 SOFT_ROLES = {"icon", "image", "option"}
@@ -169,6 +171,7 @@ click clicks clicking tap press pressing hit select choose type typing enter ent
 then again page element area section labeled labelled named called titled marked saying reads which
 shows show showing displayed button's item items one user their your his her our next near beside
 under below above over after before inside within up down so can via using use
+again once twice now just also still instead please every each small tiny little big
 """.strip()))
 # A single quote opens only after a non-letter and closes only before one, so "Men's" is no quote.
 QUOTE_RE = re.compile(r"(?<!\w)'(.+?)'(?!\w)|\"([^\"]+)\"|‘([^’]+)’|“([^”]+)”|«([^»]+)»")
@@ -250,6 +253,14 @@ FUNCTION_GROUPS = [
     {"increase", "increment", "up", "more"}, {"decrease", "decrement", "down", "less"},
     {"expand", "open", "show"}, {"collapse", "hide"},
 ]
+
+
+FUNCTION_WORDS = frozenset(w for group in FUNCTION_GROUPS for w in group)
+
+
+def _has_word(w: str, e: Element) -> bool:
+    have = _word_tokens(e)
+    return w in have or bool(synonyms(w) & have) or (bool(e.context) and w in set(tokens(e.context)))
 
 
 def synonyms(word: str) -> frozenset[str]:
@@ -377,6 +388,7 @@ def quoted_role_before(before: str) -> str | None:
 # ---------------------------------------------------------------- scoring
 
 MIN_SCORE = 3.0  # below this nothing matches the description well enough to act on
+STRONG = 8.0  # a score only an element whose own label the description quotes or names reaches
 MARGIN = 1.0  # the best must beat the runner-up by this much unless the two are equivalent
 
 
@@ -394,7 +406,7 @@ def _fields(e: Element) -> list[str]:
 
 # What a symbol-only label means: "Click the '+' button" finds aria-label="Increase" too.
 SYMBOLS = {
-    "+": {"plus", "increase", "increment", "add", "more"}, "＋": {"plus", "increase", "add"},
+    "+": {"plus", "increase", "increment", "add", "more", "new", "create"}, "＋": {"plus", "increase", "add", "new"},
     "-": {"minus", "decrease", "decrement", "less"}, "−": {"minus", "decrease", "decrement", "less"},
     "–": {"minus", "decrease", "decrement"}, "×": {"close", "dismiss", "remove", "delete", "x"},
     "✕": {"close", "dismiss", "remove", "delete", "x"}, "✖": {"close", "dismiss", "remove", "delete", "x"},
@@ -520,8 +532,11 @@ class Scored:
 
 
 def score_element(q: Query, e: Element, action_type: str, extent: tuple[float, float],
-                  spatial_scores: Mapping[tuple[str, str], Mapping[int, float]] | None = None) -> Scored:
-    """Score one element. `why` lists the signals that contributed (kept for the record)."""
+                  spatial_scores: Mapping[tuple[str, str], Mapping[int, float]] | None = None,
+                  present: frozenset[str] | None = None) -> Scored:
+    """Score one element. `why` lists the signals that contributed (kept for the record). `present`
+    are the description's words that some element on the page has (own text, label, class, context):
+    words no element has ("every", "area") cannot tell elements apart and do not dilute the others."""
     parts: list[str] = []
     total = 0.0
     fields = _fields(e)
@@ -557,19 +572,27 @@ def score_element(q: Query, e: Element, action_type: str, extent: tuple[float, f
         else:
             total -= 3.0
             parts.append(f"{relation}-missing -3")
-    for phrase in q.named:
-        if _phrase_score(phrase, fields) >= 9.0:  # "the Close button": its label, named outright
+    for phrase in q.named:  # "the Close button", "the + button": its label or glyph, named outright
+        glyph = phrase.strip().lower() in SYMBOLS or not normalize(phrase)
+        if (symbol_score(phrase, _raw_fields(e)) if glyph else _phrase_score(phrase, fields)) >= (8.0 if glyph else 9.0):
             parts.append("named 5.0")
             total += 5.0
     ctx_tokens = set(tokens(e.context)) if e.context else set()
-    if q.words:
+    words = [w for w in q.words if present is None or w in present]
+    if words:
         have = _word_tokens(e)
-        hits = sum(1 for w in q.words if w in have or synonyms(w) & have)
-        near = sum(1 for w in q.words if w not in have and w in ctx_tokens)
-        s = 4.0 * hits / len(q.words) + 1.0 * near / len(q.words)
+        hit = [w for w in words if w in have or synonyms(w) & have]
+        near = sum(1 for w in words if w not in have and w in ctx_tokens)
+        s = 4.0 * len(hit) / len(words) + 1.0 * near / len(words)
+        if any(w in ICON_WORDS or w in FUNCTION_WORDS for w in hit) and not normalize(e.label()):
+            s += 2.0  # an icon-only control named by what it shows or does: nothing else names it
         if s:
             parts.append(f"words {s:.1f}")
             total += s
+    for w in q.words:  # "the day 15": a number that is the element's whole label names it
+        if w.isdigit() and normalize(e.label()) == w:
+            parts.append("named 5.0")
+            total += 5.0
     if q.context_words:
         around = ctx_tokens | set(tokens(e.landmark))
         s = 3.0 * sum(1 for w in q.context_words if w in around) / len(q.context_words)
@@ -639,13 +662,30 @@ def spatial_scores(phrase: str, relation: str, elements: Sequence[Element], anch
         if e.bbox is None:
             continue
         ds = [_gap(e.bbox, a, relation) for a in spots if _direction_ok(e.bbox, a, relation)
-              and not _contains(e.bbox, a)]
+              and not _contains(e.bbox, a) and _aligned(e.bbox, a, relation)]
         if ds:
             dist[e.index] = min(ds)
     if not dist:
         return {}
     best = min(dist.values())
     return {i: round(7.0 * (best + 20.0) / (d + 20.0), 3) for i, d in dist.items()}
+
+
+def _aligned(e: tuple[float, float, float, float], a: tuple[float, float, float, float], relation: str) -> bool:
+    """Whether an element can be said to sit `relation` of a text: beside it on its line (near, left,
+    right) or in its column (above, below), or else right against it. The checkbox of the next row is
+    not "next to 'Walk the dog'", even when the one beside it is missing."""
+    ex, ey, ew, eh = e
+    ax, ay, aw, ah = a
+    tol = 0.5 * min(eh, ah)
+    same_line = ey < ay + ah - tol and ey + eh > ay + tol
+    same_column = ex < ax + aw and ex + ew > ax
+    close = _gap(e, a, "near") <= 0.5 * max(eh, ah)
+    if relation in ("above", "below"):
+        return same_column or close
+    if relation in ("left", "right"):
+        return same_line or close
+    return same_line or close or (same_column and _gap(e, a, "near") <= 1.5 * max(eh, ah))
 
 
 def _contains(outer: tuple[float, float, float, float], inner: tuple[float, float, float, float]) -> bool:
@@ -663,10 +703,21 @@ def reading_order(e: Element) -> tuple[float, float, int]:
 
 
 def _equivalent(a: Element, b: Element) -> bool:
-    """Two elements a user could not tell apart by the description (same role and label). Elements
-    without any label are never twins: nothing says they are the same thing."""
+    """Two elements a user could not tell apart by the description: the same label and role, or the
+    same label on an element and its own wrapper (a menu item and the div inside it). Elements without
+    any label are never twins: nothing says they are the same thing."""
     la, lb = normalize(a.label()), normalize(b.label())
-    return bool(la) and a.kind == b.kind and la == lb
+    if not la or la != lb:
+        return False
+    return a.kind == b.kind or _nested(a, b)
+
+
+def _nested(a: Element, b: Element) -> bool:
+    if a.bbox is None or b.bbox is None:
+        return False
+    def inside(x: tuple[float, float, float, float], y: tuple[float, float, float, float]) -> bool:
+        return x[0] >= y[0] - 1 and x[1] >= y[1] - 1 and x[0] + x[2] <= y[0] + y[2] + 1 and x[1] + x[3] <= y[1] + y[3] + 1
+    return inside(a.bbox, b.bbox) or inside(b.bbox, a.bbox)
 
 
 @dataclass(frozen=True)
@@ -706,7 +757,8 @@ def rank(action_type: str, description: str, elements: Sequence[Element], *,
         found = list(anchors() if callable(anchors) else anchors)
         for phrase, relation in wanted:
             spatial[(phrase, relation)] = spatial_scores(phrase, relation, elements, found)
-    scored = [score_element(q, e, action_type, extent, spatial) for e in elements]
+    present = frozenset(w for w in q.words if any(_has_word(w, e) for e in elements))
+    scored = [score_element(q, e, action_type, extent, spatial, present) for e in elements]
     scored.sort(key=lambda s: (-s.score, not s.element.in_viewport, reading_order(s.element)))
     return q, scored
 
@@ -728,6 +780,10 @@ def choose(action_type: str, description: str, elements: Sequence[Element], *,
         group = [s for s in scored if s.score >= best.score - margin]
         group.sort(key=lambda s: reading_order(s.element))
         pick = q.ordinal - 1 if q.ordinal > 0 else len(group) + q.ordinal
+        if len(group) == 1 and (q.quoted or q.named) and best.score >= STRONG:
+            # "the third tab, 'Aenean lacinia'": the text names one element; the ordinal only says
+            # where it sits among its kind.
+            pick = 0
         if not 0 <= pick < len(group):
             return Choice(None, "offline", reason=f"description asks for item {q.ordinal} of {len(group)} matches",
                           score=best.score, candidates=len(elements), alternatives=alts)
@@ -884,5 +940,13 @@ class OfflineLocator:
         kind = "Click" if action.type in ("DoubleClick", "Hover", "Drag") else action.type
         choice = choose(kind, action.description, pool, typed_text=typed, min_score=self.min_score,
                         margin=self.margin, anchors=anchors, ignore=ignore)
+        if action.type == "Type" and choice.element is None and len(pool) == 1 and "ambiguous" not in choice.reason:
+            q = parse_description(action.description, typed_text=typed)
+            if not q.quoted and not q.named:
+                # "Type ... into the editing area under the toolbar": the page's only field, and the
+                # description names no other.
+                only = pool[0]
+                choice = Choice(only, self.name, reason="the only editable field on the page; "
+                                + choice.reason, score=choice.score, candidates=len(elements))
         choice = replace(choice, candidates=len(elements))
         return choice

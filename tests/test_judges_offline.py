@@ -315,3 +315,38 @@ def test_a_password_field_is_judged_by_its_value_not_its_mask(tmp_path, ocr_cach
     assert v.verdict == "fail" and "no field took" in v.reason
     from iwrbench.judges.assertion_offline import visible_text
     assert "typed" not in visible_text(typed) and "\u2022" not in visible_text(typed)
+
+
+def test_random_numbers_are_compared_by_kind_not_value():
+    """A game's new tile is random: once the page's numbers already differ from the recording's, any
+    number changing the same way reproduces a recorded one; words still have to match."""
+    from iwrbench.judges.change import numbers_diverged, reproduction, token_change
+
+    recorded = "2048 SCORE 4 BEST 4 New Game 2 2 4"
+    page = "2048 SCORE 0 BEST 0 New Game 4 2"
+    assert numbers_diverged(recorded, page)
+    assert not numbers_diverged(recorded, recorded)
+    assert not numbers_diverged("Cart 3 Total 89", "Basket 7 Sum 12")  # different words: not the same page
+    gt = token_change("SCORE 4 2 2 4", "SCORE 8 4 2 8")
+    cand = token_change("SCORE 0 4 2", "SCORE 4 8 2 2")
+    assert reproduction(gt, cand).ratio < 0.5
+    assert reproduction(gt, cand, any_number=True).ratio >= 0.5
+    assert reproduction(token_change("Java", "Ruby"), token_change("Java", "Python"), any_number=True).ratio == 0.5
+
+
+def test_a_value_the_assertion_puts_in_a_field_must_be_in_a_field(tmp_path, ocr_cache):
+    """'The demo field reads JavaScript': the word in a help text or a list is no evidence; in the field it is."""
+    gt0 = shot(tmp_path, "g0", ["Try: Java, JavaScript", "ja", "Java", "JavaScript"])
+    gt1 = shot(tmp_path, "g1", ["Try: Java, JavaScript", "JavaScript"])
+    task = make_judge_task(tmp_path / "ds", "ac", [
+        {"description": "Click 'JavaScript' in the list",
+         "assertion": "The demo field reads 'JavaScript' and the list closes."}], {0: gt0, 1: gt1})
+    before = state(tmp_path, "b", ["Try: Java, JavaScript", "Java", "JavaScript"],
+                   render=["Try: Java, JavaScript", "ja", "Java", "JavaScript"], inputs={"Demo": "ja"})
+    closed = state(tmp_path, "c", ["Try: Java, JavaScript"], render=["Try: Java, JavaScript", "ja"],
+                   inputs={"Demo": "ja"})
+    picked = state(tmp_path, "p", ["Try: Java, JavaScript"], render=["Try: Java, JavaScript", "JavaScript"],
+                   inputs={"Demo": "JavaScript"})
+    v = judge_one(ocr_cache, task, 1, before, closed)
+    assert v.verdict == "fail" and "JavaScript" in v.reason, v
+    assert judge_one(ocr_cache, task, 1, before, picked).verdict == "pass"

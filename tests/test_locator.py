@@ -252,3 +252,58 @@ def test_icon_only_controls_are_found_by_their_function(desc, want):
              el(7, "input", "", type="checkbox", name="Mark all as complete", id="toggle-all", x=5, y=60)]
     c = choose("Click", desc, items)
     assert c.element is not None and c.element.index == want, c
+
+
+def test_an_ordinal_beside_a_quote_says_where_the_one_match_sits():
+    tabs = [el(1, "a", "Nunc tincidunt", role="tab", x=10), el(2, "a", "Proin dolor", role="tab", x=120),
+            el(3, "a", "Aenean lacinia", role="tab", x=230)]
+    c = choose("Click", "Click the third tab, 'Aenean lacinia'", tabs)
+    assert c.element is not None and c.element.index == 3
+    c = choose("Click", "Click 'Proin dolor', the second link of the tab list", tabs)
+    assert c.element is not None and c.element.index == 2
+
+
+def test_an_item_and_its_own_wrapper_are_one_target():
+    items = [el(1, "li", "JavaScript", role="listitem", x=10, y=100, w=200, h=30),
+             el(2, "div", "JavaScript", x=12, y=102, w=196, h=26),
+             el(3, "ul", "Java JavaScript", role="list", x=10, y=70, w=200, h=60)]
+    c = choose("Click", "Click 'JavaScript' in the suggestion list", items)
+    assert c.element is not None and c.element.index in (1, 2), c
+
+
+def test_words_no_element_has_do_not_drown_the_words_that_match():
+    items = [el(1, "input", "", type="checkbox", name="Mark all as complete", id="toggle-all", x=5, y=60),
+             el(2, "input", "", placeholder="What needs to be done?", editable=True, x=40, y=60, **{"class": "new-todo"}),
+             el(3, "a", "Completed", x=300, y=400, href="#/completed")]
+    c = choose("Click", "Click the chevron left of the new todo field that marks every todo as complete", items)
+    assert c.element is not None and c.element.index == 1, c
+
+
+def test_a_number_that_is_a_label_names_it_and_the_plus_glyph_means_new():
+    days = [el(i, "a", str(i), x=30 * (i % 7), y=30 * (i // 7)) for i in range(1, 31)]
+    c = choose("Click", "Click the day 15", days)
+    assert c.element is not None and c.element.index == 15
+    buttons = [el(1, "button", "", name="save changes", y=10, x=900), el(2, "button", "", name="new tiddler", y=10, x=950),
+               el(3, "button", "", name="control panel", y=10, x=1000)]
+    c = choose("Click", "Click the + button at the top right", buttons)
+    assert c.element is not None and c.element.index == 2
+
+
+def test_the_only_field_takes_typing_into_the_editor():
+    items = [el(1, "button", "B", title="Bold"), el(2, "div", "", editable=True, y=60, w=600, h=300,
+                                                 **{"class": "pell-content", "contenteditable": "true"})]
+    c = run(OfflineLocator().locate(action("Type", "Type 'Shopping list' into the editing area under the toolbar",
+                                           text="Shopping list"), items))
+    assert c.element is not None and c.element.index == 2
+
+
+def test_the_checkbox_of_another_row_is_not_next_to_the_named_text():
+    rows = ["Buy milk", "Walk the dog", "Call the bank"]
+    anchors = [Anchor(t, (60.0, 100.0 + 60 * i, 200.0, 24.0)) for i, t in enumerate(rows)]
+    boxes = [el(i + 1, "input", "", type="checkbox", x=20, y=100 + 60 * i, w=24, h=24, context=t)
+             for i, t in enumerate(rows)]
+    c = choose("Click", "Click the round checkbox next to 'Walk the dog'", boxes, anchors=anchors)
+    assert c.element is not None and c.element.index == 2
+    missing = [b for b in boxes if b.index != 2]  # a broken page without that row's checkbox
+    c = choose("Click", "Click the round checkbox next to 'Walk the dog'", missing, anchors=anchors)
+    assert c.element is None, c

@@ -45,6 +45,7 @@ from iwrbench.judges.change import (
     cell_overlap,
     literal_count,
     literal_present,
+    numbers_diverged,
     pixel_change,
     reproduction,
     token_change,
@@ -95,6 +96,7 @@ class Evidence:
     literals_expected: list[str] = field(default_factory=list)  # literals the recording shows after
     literals_missing: list[str] = field(default_factory=list)  # ... that the candidate does not show
     typed_missing: bool = False
+    random_numbers: bool = False  # the recording's numbers are the page's random state (numbers_diverged)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -106,6 +108,17 @@ class Evidence:
 
 
 # ---------------------------------------------------------------- candidate text
+
+
+FIELD_CLAIM = re.compile(
+    r"\b(?:field|input|box|textbox|textarea|search bar|editor)\b[^.;]{0,40}?\b(?:now\s+)?"
+    r"(?:reads|shows|contains|displays|holds|says|is set to|is filled with)\s+(?:the\s+(?:text|value)\s+)?"
+    r"['\"\u2018\u201c]([^'\"\u2019\u201d]{1,120})['\"\u2019\u201d]", re.IGNORECASE)
+
+
+def field_claims(assertion: str) -> list[str]:
+    """Values the assertion says a form field holds: "the search box reads 'laptop'" -> ['laptop']."""
+    return [m.group(1).strip() for m in FIELD_CLAIM.finditer(assertion or "") if m.group(1).strip()]
 
 
 def masked(value: str) -> bool:
@@ -161,8 +174,9 @@ def decide(ev: Evidence) -> tuple[str, str]:
     if ev.typed_missing:
         return "fail", f"no field took the typed text {a.text!r}"
 
-    text_rep = reproduction(ev.gt.words, ev.text.words) if ev.gt else None
-    screen_rep = reproduction(ev.gt.words, ev.screen.words) if (ev.gt and ev.screen) else None
+    text_rep = reproduction(ev.gt.words, ev.text.words, any_number=ev.random_numbers) if ev.gt else None
+    screen_rep = reproduction(ev.gt.words, ev.screen.words, any_number=ev.random_numbers) \
+        if (ev.gt and ev.screen) else None
     best: Reproduction | None = max((r for r in (text_rep, screen_rep) if r is not None), key=lambda r: r.ratio,
                                     default=None)
     moved = _moved_as_asked(a, ev.scrolled)
@@ -270,7 +284,7 @@ def _mentioned_lines(ev: Evidence) -> list[str]:
 def _precision(ev: Evidence) -> float:
     """Share of the candidate's own text change that the recording also shows (1.0 when it has none)."""
     assert ev.gt is not None
-    shares = [reproduction(side.words, ev.gt.words).ratio for side in (ev.text, ev.screen)
+    shares = [reproduction(side.words, ev.gt.words, any_number=ev.random_numbers).ratio for side in (ev.text, ev.screen)
               if side is not None and not side.words.is_empty()]
     return max(shares, default=1.0)
 
@@ -375,6 +389,11 @@ class OfflineAssertionJudge:
             if gt_before_text is not None and gt_after_text is not None:
                 gt_pixels = await run_behind(_safe_pixels, gb, ga)
                 ev.gt = Side(token_change(gt_before_text, gt_after_text, ocr_noise=True), gt_pixels, gt_after_text)
+                shown_before = start.screen_text if start.screen_text is not None else visible_text(start)
+                ev.random_numbers = numbers_diverged(gt_before_text, shown_before)
+                if ev.random_numbers:
+                    notes.append("the page's numbers differ from the recording's before this action: "
+                                 "changed numbers are compared by kind, not value")
             else:
                 notes.append("a recorded checkpoint could not be read")
                 ev.gt_span = None
@@ -413,6 +432,14 @@ class OfflineAssertionJudge:
             if ev.screen is not None:
                 missing = unseen(ev.screen)
                 notes.append(f"words on screen read from its {ev.screen_source}")
+        # "The demo field reads 'JavaScript'": a value the assertion puts in a field must be in one of
+        # the page's fields; the same words elsewhere on the page (help text, a list) are no evidence.
+        if after.inputs:
+            values = [v for v in after.inputs.values() if v and v not in CHECKBOX_VALUES and not masked(v)]
+            for lit in field_claims(action.logical_assertion):
+                if lit not in missing and not any(literal_present(lit, v) for v in values):
+                    missing.append(lit)
+                    notes.append(f"the assertion puts {lit!r} in a field; no field of the page holds it")
         ev.literals_missing = missing
         return ev
 
@@ -421,7 +448,8 @@ class OfflineAssertionJudge:
         """A reading of the screen settles the step when it shows every literal still missing and
         reproduces enough of the recorded words; otherwise OCR is asked too."""
         return not missing and (ev.gt is None or ev.gt.words.weight == 0
-                                or reproduction(ev.gt.words, screen.words).ratio >= PASS_RATIO)
+                                or reproduction(ev.gt.words, screen.words, any_number=ev.random_numbers).ratio
+                                >= PASS_RATIO)
 
     def _needs_screen(self, ev: Evidence, missing: list[str]) -> bool:
         """Read the words on the candidate's screen only when the cheap text evidence is not conclusive."""
@@ -435,7 +463,7 @@ class OfflineAssertionJudge:
             return False
         if ev.action.type == "Scroll":
             return True
-        rep = reproduction(ev.gt.words, ev.text.words)
+        rep = reproduction(ev.gt.words, ev.text.words, any_number=ev.random_numbers)
         return ev.gt.words.weight > 0 and rep.ratio < PASS_RATIO
 
     async def _candidate_ocr(self, start: PageState, after: PageState) -> Side | None:

@@ -93,24 +93,46 @@ class Reproduction:
             f" (missing: {miss})" if miss else "")
 
 
-def reproduction(reference: TokenChange, candidate: TokenChange) -> Reproduction:
+def reproduction(reference: TokenChange, candidate: TokenChange, *, any_number: bool = False) -> Reproduction:
+    """How much of the reference change the candidate change reproduces. With `any_number` (the page
+    draws its numbers at random: a game's tiles), a number that changed in the reference is reproduced
+    by any number that changed the same way in the candidate (each used once): the structure of the
+    change counts, not its random values."""
     matched: list[str] = []
     missing: list[str] = []
     contrary: list[str] = []
     got = total = 0.0
     for side, same, other in ((reference.appeared, candidate.appeared, candidate.disappeared),
                               (reference.disappeared, candidate.disappeared, candidate.appeared)):
+        spare = [t for t in same if t.isdigit() and t not in side] if any_number else []
         for tok in side:
             w = token_weight(tok)
             total += w
             if fuzzy_in(tok, same) is not None:
                 got += w
                 matched.append(tok)
+            elif any_number and tok.isdigit() and spare:
+                got += w
+                matched.append(f"{tok}~{spare.pop(0)}")
             else:
                 missing.append(tok)
                 if fuzzy_in(tok, other) is not None:
                     contrary.append(tok)
     return Reproduction(ratio=got / total if total else 0.0, matched=matched, missing=missing, contrary=contrary)
+
+
+def numbers_diverged(recorded: str, candidate: str) -> bool:
+    """The two pages show the same words but different numbers before the action: the numbers are the
+    page's own random (or clock-driven) state, not something a reconstruction could be expected to copy."""
+    rec, cand = token_counts(recorded), token_counts(candidate)
+    rec_n = Counter({t: n for t, n in rec.items() if t.isdigit()})
+    cand_n = Counter({t: n for t, n in cand.items() if t.isdigit()})
+    rec_w, cand_w = {t for t in rec if not t.isdigit() and len(t) > 2}, {t for t in cand if not t.isdigit() and len(t) > 2}
+    if sum(rec_n.values()) < 2 or not rec_w:
+        return False
+    numbers = sum((rec_n & cand_n).values()) / sum((rec_n | cand_n).values())
+    words = len(rec_w & cand_w) / max(1, len(rec_w))
+    return numbers < 0.75 and words >= 0.6
 
 
 # ---------------------------------------------------------------- assertion literals
