@@ -139,7 +139,7 @@ ROLE_PHRASES = (
     (r"\bsearch[\s-]?(box|bar|field|input)\b", "search textbox"), (r"\bdrop[\s-]?down( menu| list)?\b", "dropdown"),
     (r"\bmenu[\s-]?items?\b", "menuitem"), (r"\binput[\s-]?field\b", "textbox"),
     (r"\b(?:editing|edit|writing|text|content)[\s-]?(?:area|region|pane|surface)\b", "textbox"),
-    (r"\b(?:rich[\s-]?text\s+)?editor\b", "textbox"),
+    (r"\b(?:rich[\s-]?text\s+)?editor\b", "editor textbox"),
 )
 # Role words that do not exclude other roles ("the search box" may be a combobox; "icon" is any button).
 SOFT_ROLES = {"icon", "image", "option"}
