@@ -117,8 +117,13 @@ def looks_first(action: Action, before: PageState) -> bool:
     if action.type in ("Click", "Type", "DoubleClick", "Hover", "Select", "Drag"):
         return True
     if action.type == "Press":
-        named = parse_description(without_key(action.description))
-        return bool(named.quoted or named.context_quoted) and not before.extra.get("focused_editable")
+        # "Press Enter in the 'Search' field", "Press the Up arrow key in the field": a place named
+        # after the key; "Press Enter to submit" names none.
+        rest = without_key(action.description)
+        named = parse_description(rest)
+        place = bool(re.match(r"\s*(?:in|on|into|inside|within|at|from)\s", rest, re.IGNORECASE)) and \
+            bool(named.roles or named.words or named.named)
+        return bool(named.quoted or named.context_quoted or place) and not before.extra.get("focused_editable")
     query = parse_description(action.description)
     if action.type == "Scroll":
         return bool(query.quoted or set(query.words) & SCROLL_CONTAINERS)
@@ -170,6 +175,44 @@ def pick_option(wanted: str, options: Sequence[tuple[str, str]]) -> str | None:
     return inside[0] if len(inside) == 1 else None
 
 
+DROP_EDGE = re.compile(r"^\s*(?:the\s+)?(top|start|beginning|head|bottom|end|tail)\s+of\s+(?:the\s+|its\s+|this\s+)?"
+                       r"(?:list|column|queue|stack|table|items?|rows?)\b", re.IGNORECASE)
+DROP_SIDE = re.compile(r"^\s*(above|before|over|below|under|beneath|after|onto|on to|into|on|over to|to)\s+(.+)$",
+                       re.IGNORECASE)
+
+
+def drop_edge(where: str) -> tuple[str, str | None]:
+    """Where a Drag's target puts the element: ('top' | 'bottom' | 'center', the place's own words).
+    'the top of the list' -> ('top', None): the dragged element's own list; "above 'Item 1'" ->
+    ('top', "'Item 1'"); "the 'Done' column" -> ('center', "the 'Done' column")."""
+    m = DROP_EDGE.match(where)
+    if m:
+        return ("top" if m.group(1).lower() in ("top", "start", "beginning", "head") else "bottom"), None
+    m = DROP_SIDE.match(where)
+    if m:
+        word = m.group(1).lower()
+        edge = "top" if word in ("above", "before", "over") else "bottom" if word in ("below", "under", "beneath",
+                                                                                         "after") else "center"
+        return edge, m.group(2)
+    return "center", where
+
+
+# The box of the first or last item of the list holding the element at (x, y): its nearest ancestor
+# among siblings of its own kind.
+LIST_EDGE = """
+([x, y, edge]) => {
+  let el = document.elementFromPoint(x, y);
+  const kin = e => e.parentElement ? Array.from(e.parentElement.children).filter(c => c.tagName === e.tagName &&
+    c.getBoundingClientRect().height > 0) : [];
+  while (el && el.parentElement && kin(el).length < 2) el = el.parentElement;
+  if (!el || kin(el).length < 2) return null;
+  const items = kin(el).filter(c => c !== el);
+  const r = (edge === 'top' ? items[0] : items[items.length - 1]).getBoundingClientRect();
+  return {x: r.left, y: r.top, width: r.width, height: r.height};
+}
+"""
+
+
 def weak(choice: Choice) -> bool:
     """The offline locator found the element only by its surroundings, not its own text (a model's
     choice has no score and is taken as it is)."""
@@ -182,19 +225,26 @@ def anchor_for(words: str, anchors: Sequence[Anchor]) -> Anchor | None:
     matches well or two match equally (ambiguous)."""
     quoted = [next(g for g in m.groups() if g is not None) for m in QUOTE_RE.finditer(words)]
     phrases = quoted or [" ".join(parse_description(words).words)]
-    best: tuple[float, Anchor] | None = None
-    tie = False
+    scored: list[tuple[float, Anchor]] = []
     for a in anchors:
         text = normalize(a.text)
         score = max((10.0 if text == normalize(p) else 6.0 if normalize(p) and normalize(p) in text.split(" ")
                      else 0.0) for p in phrases)
-        if score <= 0:
-            continue
-        if best is None or score > best[0]:
-            best, tie = (score, a), False
-        elif score == best[0]:
-            tie = True
-    return None if best is None or tie else best[1]
+        if score > 0:
+            scored.append((score, a))
+    if not scored:
+        return None
+    top = max(score for score, _ in scored)
+    best = [a for score, a in scored if score == top]
+    # Texts at one place (a heading and the icon label inside it) are one place: the largest box.
+    first = best[0].bbox
+    if all(_overlap(a.bbox, first) for a in best):
+        return max(best, key=lambda a: a.bbox[2] * a.bbox[3])
+    return None
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
 
 
 # ---------------------------------------------------------------- ground truth for Scroll
@@ -881,14 +931,24 @@ class Replayer:
                                 for p in [next(g for g in m.groups() if g is not None)] if p not in drop_words)
         a, what = await self._place(choice, seen, source_words or action.description)
         rec.attempted = True
-        drop = Action(index=action.index, type="Click", description=f"Drop on {where}", logical_assertion="",
-                      visual_evaluation_flag=False)
-        pool = [e for e in seen.elements if choice.element is None or e.index != choice.element.index]
-        b, target = await self._place(await self._locate_among(drop, pool, timings), seen, where)
+        x0, y0 = a["x"] + a["width"] / 2, a["y"] + a["height"] / 2
+        edge, place = drop_edge(where)
+        if place is None:
+            # "the top of the list": the first (or last) item of the list the dragged element is in
+            b = await self.sandbox.read(LIST_EDGE, [x0, y0, edge], what="finding the list's ends")
+            if not b:
+                raise NotPerformed(f"the dragged element is in no list, so {where!r} names no place")
+            target = f"the {edge} of its list"
+        else:
+            drop = Action(index=action.index, type="Click", description=f"Drop on {place}", logical_assertion="",
+                          visual_evaluation_flag=False)
+            pool = [e for e in seen.elements if choice.element is None or e.index != choice.element.index]
+            b, target = await self._place(await self._locate_among(drop, pool, timings), seen, place)
         t = time.monotonic()
         try:
-            x0, y0 = a["x"] + a["width"] / 2, a["y"] + a["height"] / 2
-            x1, y1 = b["x"] + b["width"] / 2, b["y"] + b["height"] / 2
+            x1 = b["x"] + b["width"] / 2
+            # above / before: a quarter down the target; below / after: a quarter up from its bottom
+            y1 = b["y"] + b["height"] * {"top": 0.25, "bottom": 0.75}.get(edge, 0.5)
             mouse = self.page.mouse
             await self.sandbox.call("mouse move", mouse.move(x0, y0))
             await self.sandbox.call("mouse down", mouse.down())

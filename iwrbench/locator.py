@@ -349,7 +349,7 @@ def parse_description(description: str, *, typed_text: str | None = None, ignore
             if role not in roles:
                 roles.append(role)
             continue
-        if raw in STOP or len(raw) < 2 or (raw.isdigit() and len(raw) > 6):
+        if raw in STOP or (len(raw) < 2 and not raw.isdigit()) or (raw.isdigit() and len(raw) > 6):
             continue
         words.append(stem(raw))
     for raw in normalize(context_part).split():  # "in the top right corner of the header": still where it is
@@ -563,7 +563,7 @@ def score_element(q: Query, e: Element, action_type: str, extent: tuple[float, f
         placed = spatial_scores.get((phrase, relation)) if spatial_scores else None
         if placed:
             # The text was found on the page: where the element sits decides, the row text only helps.
-            s = max(min(direct, 8.0), placed.get(e.index, 0.0)) + (0.5 if ctx >= 4.0 else 0.0)
+            s = max(min(direct, 8.0), placed.get(e.index, 0.0)) + (1.5 if ctx >= 4.0 else 0.0)
         else:
             s = max(min(direct, 8.0), near)
         if s > 0:
@@ -661,8 +661,8 @@ def spatial_scores(phrase: str, relation: str, elements: Sequence[Element], anch
     for e in elements:
         if e.bbox is None:
             continue
-        ds = [_gap(e.bbox, a, relation) for a in spots if _direction_ok(e.bbox, a, relation)
-              and not _contains(e.bbox, a) and _aligned(e.bbox, a, relation)]
+        ds = [_gap(e.bbox, a, relation) * _off_line(e.bbox, a, relation) for a in spots
+              if _direction_ok(e.bbox, a, relation) and not _contains(e.bbox, a) and _aligned(e.bbox, a, relation)]
         if ds:
             dist[e.index] = min(ds)
     if not dist:
@@ -686,6 +686,14 @@ def _aligned(e: tuple[float, float, float, float], a: tuple[float, float, float,
     if relation in ("left", "right"):
         return same_line or close
     return same_line or close or (same_column and _gap(e, a, "near") <= 1.5 * max(eh, ah))
+
+
+def _off_line(e: tuple[float, float, float, float], a: tuple[float, float, float, float], relation: str) -> float:
+    """"Next to" reads along a line: an element above or below the text counts as three times as far."""
+    if relation != "near":
+        return 1.0
+    tol = 0.5 * min(e[3], a[3])
+    return 1.0 if e[1] < a[1] + a[3] - tol and e[1] + e[3] > a[1] + tol else 3.0
 
 
 def _contains(outer: tuple[float, float, float, float], inner: tuple[float, float, float, float]) -> bool:
@@ -759,8 +767,30 @@ def rank(action_type: str, description: str, elements: Sequence[Element], *,
             spatial[(phrase, relation)] = spatial_scores(phrase, relation, elements, found)
     present = frozenset(w for w in q.words if any(_has_word(w, e) for e in elements))
     scored = [score_element(q, e, action_type, extent, spatial, present) for e in elements]
+    scored = _inner_first(q, scored)
     scored.sort(key=lambda s: (-s.score, not s.element.in_viewport, reading_order(s.element)))
     return q, scored
+
+
+def _inner_first(q: Query, scored: list[Scored]) -> list[Scored]:
+    """A container whose text merely includes the quoted label (a results list, a card) loses 4 points
+    to an element inside it whose own label is that quote: the user named the inner one."""
+    if not q.quoted:
+        return scored
+    exact = [s.element for s in scored if any(_phrase_score(p, _fields(s.element)) >= 9.5 for p in q.quoted)]
+    out = []
+    for s in scored:
+        e = s.element
+        if e.bbox is not None and e not in exact and any(
+                x.bbox is not None and x.index != e.index and _box_inside(x.bbox, e.bbox) for x in exact):
+            s = Scored(e, round(s.score - 4.0, 3), s.why + ", holds the exact match -4")
+        out.append(s)
+    return out
+
+
+def _box_inside(inner: tuple[float, float, float, float], outer: tuple[float, float, float, float]) -> bool:
+    return (inner[0] >= outer[0] - 1 and inner[1] >= outer[1] - 1 and inner[0] + inner[2] <= outer[0] + outer[2] + 1
+            and inner[1] + inner[3] <= outer[1] + outer[3] + 1 and inner[2] * inner[3] < outer[2] * outer[3])
 
 
 def choose(action_type: str, description: str, elements: Sequence[Element], *,

@@ -201,9 +201,44 @@ def with_card_context(elements: list[Element], nodes: dict[int, Any]) -> list[El
                 card = a
             if card is not None:
                 text = _node_text(card, CARD_CAP)
+                heading = _section_heading(card)
+                if heading and heading not in text:
+                    text = f"{heading} {text}"  # "the 'X' result": twins told apart by their section too
                 if len(text) > len(e.text):
                     cards[e.index] = text
     return [replace(e, context=cards[e.index]) if e.index in cards else e for e in elements]
+
+
+HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+
+
+def _is_heading(n: Any) -> bool:
+    if getattr(getattr(n, "node_type", None), "value", getattr(n, "node_type", None)) != 1:
+        return False
+    return (n.node_name or "").lower() in HEADINGS or (n.attributes or {}).get("role") == "heading"
+
+
+def _section_heading(node: Any, levels: int = 8) -> str:
+    """The text of the nearest heading before `node` in its section: walking up, the last heading among
+    an ancestor's children that come before the branch holding `node` (or inside those children)."""
+    child, parent = node, getattr(node, "parent_node", None)
+    for _ in range(levels):
+        if parent is None:
+            return ""
+        found = ""
+        for sibling in _children(parent):
+            if sibling is child:
+                break
+            if _is_heading(sibling):
+                found = _node_text(sibling, 120)
+            else:
+                inner = [n for n in _children(sibling) if _is_heading(n)]
+                if inner:
+                    found = _node_text(inner[-1], 120)
+        if found:
+            return found
+        child, parent = parent, parent.parent_node
+    return ""
 
 
 def _editable_frame(node: Any) -> bool:

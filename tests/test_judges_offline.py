@@ -350,3 +350,13 @@ def test_a_value_the_assertion_puts_in_a_field_must_be_in_a_field(tmp_path, ocr_
     v = judge_one(ocr_cache, task, 1, before, closed)
     assert v.verdict == "fail" and "JavaScript" in v.reason, v
     assert judge_one(ocr_cache, task, 1, before, picked).verdict == "pass"
+
+
+def test_glyph_noise_in_the_recording_is_judged_as_a_change_without_words():
+    """A toolbar button highlighted: OCR reads its icons a little differently ('-u -1'); that is no word
+    change, so the page passes by changing the same region, and fails by changing nothing."""
+    noise = TokenChange(Counter(), Counter({"u": 1, "1": 1}))
+    ev = _evidence(gt_words=noise, gt_px=0.004, cand_px=0.003, assertion="The Bold button is highlighted.")
+    assert decide(ev)[0] == "pass"
+    assert decide(_evidence(gt_words=noise, gt_px=0.004, cand_px=0.0, assertion="The Bold button is highlighted."))[0] \
+        == "fail"

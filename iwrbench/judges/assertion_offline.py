@@ -51,7 +51,7 @@ from iwrbench.judges.change import (
     token_change,
 )
 from iwrbench.judges.ocr import OcrCache, OcrError
-from iwrbench.judges.text_similarity import normalise
+from iwrbench.judges.text_similarity import normalise, tokens
 from iwrbench.records import Verdict
 from iwrbench.states import PageState, ReplayStep
 
@@ -191,7 +191,7 @@ def decide(ev: Evidence) -> tuple[str, str]:
             return "undecided", "no recorded checkpoint for this step and the page did not change"
         return "pass", f"no recorded checkpoint for this step; the page changed{lit}"
 
-    gt_words = ev.gt.words.weight
+    gt_words = 0.0 if glyph_noise(ev.gt.words, a.logical_assertion) else ev.gt.words.weight
     gt_px = ev.gt.pixels.fraction if ev.gt.pixels else 0.0
     if ev.literals_missing and not (ev.candidate_still and (gt_words >= CLEAR_WORDS or gt_px >= CLEAR_PIXELS)):
         shown = ", ".join(repr(x) for x in ev.literals_missing[:3])
@@ -199,6 +199,9 @@ def decide(ev: Evidence) -> tuple[str, str]:
     gt_clear = gt_words >= CLEAR_WORDS or gt_px >= CLEAR_PIXELS
     # A changed number is a clear change on its own: counters, totals, a calculator's display.
     words_clear = gt_words >= CLEAR_WORDS or (gt_words >= 1 and ev.gt.words.has_number)
+    if gt_words == 0 and not ev.gt.words.is_empty():
+        ev.notes.append(f"the recording's changed words are glyph noise ({ev.gt.words.sample()}): "
+                        "judged as a change without words")
 
     if a.type == "Scroll":
         if ev.scrolled != (0.0, 0.0) and not moved:
@@ -269,6 +272,17 @@ def decide(ev: Evidence) -> tuple[str, str]:
     if ev.literals_expected:
         return "pass", f"the recording barely changed; the page changed and{lit[1:]}"
     return "undecided", "the recording barely changed visibly; nothing to compare the page's change with"
+
+
+def glyph_noise(change: TokenChange, assertion: str) -> bool:
+    """The recorded change is only one- and two-character tokens the assertion does not mention:
+    OCR reading a toolbar's icons a little differently once one is highlighted ('-u -1'), not words
+    that appeared or went away."""
+    toks = set(change.appeared) | set(change.disappeared)
+    said = set(tokens(assertion or ""))
+    # A number alone is a real change (a counter, a total); letters read off icons are not.
+    return (bool(toks) and all(len(t) <= 2 for t in toks) and any(not t.isdigit() for t in toks)
+            and not toks & said)
 
 
 def _mentioned_lines(ev: Evidence) -> list[str]:
