@@ -51,7 +51,7 @@ TMP_NAME = re.compile(r"^\..+\.tmp$")
 def cli_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     """A clean environment for generate.py / evaluate.py: caches and scratch in tmp_path, fast retries."""
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("OPENAI_", "ANTHROPIC_", "IWRBENCH_"))}
+           if not k.startswith(("OPENAI_", "ANTHROPIC_", "GEMINI_", "GOOGLE_", "IWRBENCH_"))}
     env.update(IWRBENCH_CACHE_DIR=str(tmp_path / "cache"), IWRBENCH_MAX_DELAY="0.2",
                PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1")
     env.update(extra)

@@ -4,7 +4,8 @@
                         the test: .base_url_openai, .base_url_anthropic, .requests, .set_responder(fn),
                         .script([...]); Fault is importable from tests.fakes.llm_server
     llm_env             fake_llm plus the environment that points the real SDKs at it (keys set,
-                        OPENAI_BASE_URL / ANTHROPIC_BASE_URL, a private IWRBENCH_CACHE_DIR, fast retries)
+                        OPENAI_BASE_URL / ANTHROPIC_BASE_URL / GEMINI_BASE_URL, a private
+                        IWRBENCH_CACHE_DIR, fast retries)
     tiny_data           a data file with two small tasks made here (video, assets, contact sheet,
                         checkpoints, reference page) -> Path of the jsonl
     make_tiny_task(...) the builder behind tiny_data, for tests that need other shapes
@@ -109,10 +110,13 @@ def llm_env(fake_llm: FakeLLMServer, monkeypatch: pytest.MonkeyPatch, tmp_path: 
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-not-a-real-key")
     monkeypatch.setenv("OPENAI_BASE_URL", fake_llm.base_url_openai)
     monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_llm.base_url_anthropic)
+    monkeypatch.setenv("GEMINI_API_KEY", "gm-test-not-a-real-key")
+    monkeypatch.setenv("GEMINI_BASE_URL", fake_llm.base_url_gemini)
     monkeypatch.setenv("IWRBENCH_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("IWRBENCH_MAX_DELAY", "2")
     for var in ("IWRBENCH_MAX_TOKENS", "IWRBENCH_MAX_IMAGES", "IWRBENCH_IMAGE_SIDE", "IWRBENCH_TIMEOUT",
-                "IWRBENCH_MAX_ATTEMPTS", "IWRBENCH_TEMPERATURE", "IWRBENCH_NO_CACHE", "IWRBENCH_WORKERS"):
+                "IWRBENCH_MAX_ATTEMPTS", "IWRBENCH_TEMPERATURE", "IWRBENCH_NO_CACHE", "IWRBENCH_WORKERS",
+                "IWRBENCH_GEMINI_INLINE_MB"):
         monkeypatch.delenv(var, raising=False)
     return fake_llm
 
