@@ -18,6 +18,7 @@ wrapped in prose and a code fence, as a model would.
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -125,9 +126,19 @@ def _thumb(bgr: np.ndarray) -> np.ndarray:
     return cv2.resize(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), (64, 36), interpolation=cv2.INTER_AREA).astype(float)
 
 
+def first_frame_of_bytes(video: bytes) -> np.ndarray:
+    """The first frame of a video held in memory (a request's native video part)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "video"
+        path.write_bytes(video)
+        return first_frame(path)
+
+
 def task_of_request(req: RecordedRequest, tasks: list[Task]) -> Task:
-    """The task whose first video frame looks most like the request's first image."""
-    first = cv2.imdecode(np.frombuffer(req.images[0], np.uint8), cv2.IMREAD_COLOR)
+    """The task whose first video frame looks most like the request's first image (or its video's
+    first frame, when the request carries the recording itself)."""
+    first = first_frame_of_bytes(req.videos[0]) if req.videos else \
+        cv2.imdecode(np.frombuffer(req.images[0], np.uint8), cv2.IMREAD_COLOR)
     thumbs = {t.id: _thumb(first_frame(t.video)) for t in tasks if t.video is not None}
     best = min(thumbs, key=lambda tid: float(np.abs(thumbs[tid] - _thumb(first)).mean()))
     return next(t for t in tasks if t.id == best)
