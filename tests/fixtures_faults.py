@@ -15,7 +15,7 @@
     files_containing(roots, needle)               every file under roots whose bytes contain needle
     DroppingServer                                an "API" that accepts a request and cuts the
                                                   connection (before or in the middle of the reply)
-    PLANTED_KEY                                   the fake secret the secrets tests look for
+    PLANTED_KEY (and _ANTHROPIC_, _GEMINI_)       the fake secrets the secrets tests look for
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from tests.fakes.llm_server import Fault, RecordedRequest
 ROOT = Path(__file__).resolve().parent.parent
 PLANTED_KEY = "sk-PLANTED-SECRET-123"
 PLANTED_ANTHROPIC_KEY = "sk-ant-PLANTED-SECRET-456"
+PLANTED_GEMINI_KEY = "AIzaPLANTED-GEMINI-SECRET-789"
 TMP_NAME = re.compile(r"^\..+\.tmp$")
 
 
