@@ -144,7 +144,8 @@ def reencode(path: str | Path, *, fps: float, max_side: int) -> tuple[bytes, flo
         tail_from = count - max(2, math.ceil(src_fps)) if count > 0 and src_fps > 0 else 0
         with tempfile.TemporaryDirectory(prefix="iwrbench-video-") as scratch:
             target = Path(scratch) / "clip.webm"
-            writer = _open_writer(target, out_fps, size)
+            # OpenCV prints (fprintf, past its log level) that WebM has no codec tags, then writes VP8.
+            writer = cv2.VideoWriter(str(target), cv2.VideoWriter_fourcc(*OUTPUT_FOURCC), out_fps, size)
             if not writer.isOpened():
                 raise MediaError(f"OpenCV cannot open a {OUTPUT_FOURCC} WebM writer here")
             try:
@@ -157,17 +158,6 @@ def reencode(path: str | Path, *, fps: float, max_side: int) -> tuple[bytes, flo
     finally:
         cap.release()
     return normalize_webm(data), out_fps, size, frames
-
-
-def _open_writer(target: Path, fps: float, size: tuple[int, int]) -> cv2.VideoWriter:
-    """A VP8 WebM writer. OpenCV warns on every open that WebM has no codec tags (then uses VP8 as
-    asked); that warning is kept off stderr, errors are not."""
-    level = cv2.utils.logging.getLogLevel()
-    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
-    try:
-        return cv2.VideoWriter(str(target), cv2.VideoWriter_fourcc(*OUTPUT_FOURCC), fps, size)
-    finally:
-        cv2.utils.logging.setLogLevel(level)
 
 
 def _resample(cap: cv2.VideoCapture, writer: cv2.VideoWriter, src_fps: float, out_fps: float,
