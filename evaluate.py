@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--judge", metavar="NAME",
                         help="model used by the replay agent and the judges (e.g. openai/gpt-4o). "
                              "Default: none, fully offline")
+    cli.add_video_input_argument(parser, evaluate=True)
     parser.add_argument("--report-only", action="store_true",
                         help="rebuild reports from existing eval.json files; no browser, no model")
     parser.add_argument("--image-metric", choices=("ssim", "dinov2"), default="ssim",
@@ -101,7 +102,8 @@ def main() -> int:
 
     settings = EvalSettings(judge=args.judge, workers=cli.resolve_workers(args, 2), force=args.force,
                             visual=not args.no_visual, image_metric=args.image_metric,
-                            step_timeout=args.step_timeout, task_timeout=args.task_timeout)
+                            step_timeout=args.step_timeout, task_timeout=args.task_timeout,
+                            variant=cli.run_variant(args))
     check_judge_available(settings)
     any_error = False
     for model in models:
@@ -118,6 +120,7 @@ def main() -> int:
         did_work = summary.count("skipped") < len(summary.outcomes)
         report(result, args.data, [layout.judge_slug(args.judge)], collect_manifest({
             "model": model, "judge": args.judge, "data": args.data, "image_metric": args.image_metric,
+            "video_input": args.video_input, "variant": list(settings.variant),
             "visual": not args.no_visual, "workers": settings.workers, "step_timeout": args.step_timeout,
             "task_timeout": args.task_timeout, "tasks_selected": len(tasks)}) if did_work else None)
     slug = layout.judge_slug(args.judge)

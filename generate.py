@@ -17,9 +17,11 @@ from pathlib import Path
 
 from iwrbench.cli import (
     add_common_arguments,
+    add_video_input_argument,
     positive_int,
     resolve_workers,
     run_main,
+    run_variant,
     selected_tasks,
     setup_logging,
 )
@@ -27,6 +29,7 @@ from iwrbench.errors import UserError
 from iwrbench.generation import GenerationSettings, format_summary, run_generation
 from iwrbench.models.registry import NAME_HELP, get_model, parse_model_name
 from iwrbench.models.settings import resolve_settings
+from iwrbench.video_clip import VideoSettings
 
 DEFAULT_WORKERS = 8
 
@@ -57,6 +60,16 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--fps", type=positive_float, metavar="FPS", default=1.0, help="frames sampled per second of video (1)")
     g.add_argument("--max-frames", type=positive_int, metavar="N", default=64,
                    help="at most this many frames, evenly spread over longer videos (64)")
+    v = parser.add_argument_group("native video (--video-input native): the recording is sent as it is when it "
+                                  "fits these limits, else re-encoded (VP8 WebM) to fit")
+    add_video_input_argument(v)
+    v.add_argument("--video-fps", type=positive_float, metavar="FPS", default=2.0,
+                   help="at most this many frames per second (2; Gemini samples at this rate, vLLM at its own)")
+    v.add_argument("--video-max-side", type=positive_int, metavar="PIXELS", default=1280,
+                   help="longest side of the video in pixels (1280)")
+    v.add_argument("--video-max-mb", type=positive_float, metavar="MB", default=20.0,
+                   help="largest video in MB (20); a longer recording gets fewer frames per second, then "
+                        "fewer pixels; Gemini takes a request over 20 MB through its Files API")
     g.add_argument("--no-cache", action="store_true",
                    help="neither read nor write the response cache (IWRBENCH_CACHE_DIR, default .cache/responses); "
                         "--force skips reading it but stores the new replies")
@@ -69,6 +82,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.model:
         raise UserError(f"--model is required: {NAME_HELP} (e.g. --model openai/gpt-4o or --model builtin/oracle)")
     spec = parse_model_name(args.model)
+    if args.video_max_side < 64:
+        raise UserError(f"--video-max-side {args.video_max_side} is too small (at least 64 pixels)")
+    if args.video_input == "native" and spec.provider == "builtin":
+        raise UserError(f"--video-input native: {args.model} builds pages from the task, it is shown no video; "
+                        "use --video-input frames")
     flags = {"max_tokens": args.max_tokens, "temperature": args.temperature, "timeout": args.timeout,
              "max_attempts": args.max_attempts, "max_images": args.max_images, "image_side": args.image_side,
              "refresh": True if args.force else None, "cache": False if args.no_cache else None}
@@ -76,7 +94,10 @@ def main(argv: list[str] | None = None) -> int:
     model = get_model(args.model, model_settings)  # a missing API key stops here, before any work
     tasks = selected_tasks(args)
     workers = resolve_workers(args, DEFAULT_WORKERS)
-    settings = GenerationSettings(model=model_settings, fps=args.fps, max_frames=args.max_frames, force=args.force)
+    settings = GenerationSettings(model=model_settings, fps=args.fps, max_frames=args.max_frames, force=args.force,
+                                  video_input=args.video_input, variant=run_variant(args),
+                                  video=VideoSettings(fps=args.video_fps, max_side=args.video_max_side,
+                                                      max_mb=args.video_max_mb))
     summary = asyncio.run(_run(tasks, model, settings, Path(args.result), workers, quiet=args.quiet))
     print(format_summary(summary))
     return summary.exit_code

@@ -67,6 +67,23 @@ def add_common_arguments(parser: argparse.ArgumentParser, *, default_workers: in
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv: debug)")
 
 
+def add_video_input_argument(parser: argparse.ArgumentParser, *, evaluate: bool = False) -> None:
+    """--video-input, shared: a page generated with a setting is evaluated with the same setting."""
+    what = ("the setting the pages were generated with: native pages live under <model_slug>--video"
+            if evaluate else "what the model gets of the recording: frames (still images at --fps, the "
+            "published protocol) or native (the video itself, for models that take video; pages go to "
+            "<model_slug>--video)")
+    parser.add_argument("--video-input", choices=("frames", "native"), default="frames",
+                        help=f"{what} (default: %(default)s)")
+
+
+def run_variant(args: argparse.Namespace) -> tuple[str, ...]:
+    """The run-slug tags of the settings on this command line (iwrbench.layout.variant_tags)."""
+    from iwrbench.layout import variant_tags
+
+    return variant_tags(video_input=getattr(args, "video_input", "frames"))
+
+
 def resolve_workers(args: argparse.Namespace, default: int) -> int:
     if args.workers:
         return args.workers
@@ -90,7 +107,7 @@ def setup_logging(args: argparse.Namespace) -> None:
     root.setLevel(level)
     root.propagate = False
     # Third-party libraries are noisy at INFO; keep them at WARNING unless -vv.
-    for name in ("httpx", "openai", "anthropic", "browser_use", "cdp_use", "bubus", "RapidOCR"):
+    for name in ("httpx", "openai", "anthropic", "google_genai", "browser_use", "cdp_use", "bubus", "RapidOCR"):
         logging.getLogger(name).setLevel(logging.DEBUG if args.verbose > 1 else logging.WARNING)
 
 

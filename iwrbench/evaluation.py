@@ -45,6 +45,7 @@ class EvalSettings:
     step_timeout: float = 10.0
     load_timeout: float = 15.0
     task_timeout: float | None = None  # hard cap per task; default scales with the number of actions
+    variant: tuple[str, ...] = ()  # run-slug tags of the pages (layout.variant_tags), e.g. ("video",)
 
     def task_cap(self, task: Task) -> float:
         if self.task_timeout:
@@ -89,6 +90,8 @@ def _base_record(task: Task, model: str, settings: EvalSettings) -> EvalRecord:
                          "visual_complexity": cls.visual_complexity,
                          "interaction_complexity": cls.interaction_complexity},
         judges=judge_map(settings), harness_version=__version__,
+        **({"variant": list(settings.variant), "video_input": layout.video_input_of(settings.variant)}
+           if settings.variant else {}),
     )
 
 
@@ -124,10 +127,10 @@ def error_record(task: Task, model: str, settings: EvalSettings, kind: str, why:
     return rec
 
 
-def page_problem(task: Task, result: Path, model: str) -> tuple[str, str] | None:
+def page_problem(task: Task, result: Path, model: str, variant: tuple[str, ...] = ()) -> tuple[str, str] | None:
     """(kind, reason) when there is no page to replay: `no_page` (model's fault) or `infrastructure`."""
-    page = layout.page_path(result, task.id, model)
-    gen = read_json(layout.generation_path(result, task.id, model)) or {}
+    page = layout.page_path(result, task.id, model, variant)
+    gen = read_json(layout.generation_path(result, task.id, model, variant)) or {}
     if gen.get("status") == "failed" and gen.get("error_kind") in ("infrastructure", "data"):
         return gen["error_kind"], f"generation failed ({gen.get('error_kind')}): {gen.get('error')}"
     if not page.is_file():
@@ -291,7 +294,7 @@ async def run_evaluation(tasks: list[Task], result: Path, model: str, settings: 
     summary = RunSummary()
     todo: list[Task] = []
     for task in tasks:
-        path = layout.eval_path(result, task.id, model, settings.judge)
+        path = layout.eval_path(result, task.id, model, settings.judge, settings.variant)
         remove_stale_temp(path.parent)  # left by a run killed mid-write; this task's folder is ours now
         if is_finished(path, settings.force):
             summary.outcomes.append(TaskOutcome(task.id, "skipped", message="already evaluated"))
@@ -312,7 +315,8 @@ async def run_evaluation(tasks: list[Task], result: Path, model: str, settings: 
 
     def finish(task: Task, rec: EvalRecord) -> None:
         rec.finished_at = _now()
-        atomic_write_json(layout.eval_path(result, task.id, model, settings.judge), rec.model_dump(mode="json"))
+        atomic_write_json(layout.eval_path(result, task.id, model, settings.judge, settings.variant),
+                          rec.model_dump(mode="json"))
         outcome = TaskOutcome(task.id, rec.status, rec, rec.error or "")
         summary.outcomes.append(outcome)
         if progress:
@@ -323,15 +327,15 @@ async def run_evaluation(tasks: list[Task], result: Path, model: str, settings: 
         problem = data_problem(task)
         if problem:
             return error_record(task, model, settings, "data", problem)
-        page_issue = page_problem(task, result, model)
+        page_issue = page_problem(task, result, model, settings.variant)
         if page_issue:
             kind, why = page_issue
             if kind == "no_page":
                 return no_page_record(task, model, settings, why)
             return error_record(task, model, settings, kind, why)
-        out_dir = layout.eval_dir(result, task.id, model, settings.judge)
+        out_dir = layout.eval_dir(result, task.id, model, settings.judge, settings.variant)
         out_dir.mkdir(parents=True, exist_ok=True)
-        page_dir = layout.page_dir(result, task.id, model)
+        page_dir = layout.page_dir(result, task.id, model, settings.variant)
         early = StepJudging(evaluator, task)
         try:
             replay = await replay_task(browser, task, page_dir, out_dir, locator=locator, on_step=early,

@@ -1,6 +1,10 @@
 """Generating pages: inputs from the task, one model call, the reply turned into a page that opens on
 its own (`outputs/<task>/<model_slug>/index.html` + the assets it uses), and generation.json.
 
+The model sees the recording as still frames (`video_input` "frames", the default and the published
+protocol) or as the video itself ("native", for models that take video: iwrbench/video_clip.py);
+native pages go to their own run slug (`<model_slug>--video`), so the two are never averaged together.
+
 Every task ends in a record: done, skipped (already done; --force redoes it) or failed with its
 reason and kind (model: no usable page; infrastructure: the provider or harness broke; data: the
 task lacks what is needed). A failed task never stops the run.
@@ -33,13 +37,21 @@ from iwrbench.fsutil import (
 )
 from iwrbench.layout import page_dir
 from iwrbench.media import MediaError, allocate, encode_frame, encode_image_file, sample_video
-from iwrbench.models.base import ImagePart, ModelError
+from iwrbench.models.base import ImagePart, ModelError, ModelRequest
 from iwrbench.models.builtin import BuiltinModel, TaskDataError
-from iwrbench.models.client import RemoteModel
+from iwrbench.models.client import RemoteModel, no_video_message
 from iwrbench.models.pricing import estimate_cost
 from iwrbench.models.settings import ModelSettings
-from iwrbench.prompt import ASSET_PLACEHOLDER, PROMPT_VERSION, build_request, prompt_hash
+from iwrbench.prompt import (
+    ASSET_PLACEHOLDER,
+    PROMPT_VERSION,
+    VIDEO_PROMPT_VERSION,
+    build_request,
+    build_video_request,
+    prompt_hash,
+)
 from iwrbench.records import GenerationRecord
+from iwrbench.video_clip import VideoClip, VideoSettings, prepare_clip
 
 log = logging.getLogger("iwrbench.generate")
 
@@ -50,8 +62,14 @@ class GenerationSettings:
     fps: float = 1.0
     max_frames: int = 64
     force: bool = False
+    video_input: str = "frames"  # frames | native
+    video: VideoSettings = field(default_factory=VideoSettings)  # limits of a native video
+    variant: tuple[str, ...] = ()  # run-slug tags (layout.variant_tags): the pages' folder
 
     def public(self) -> dict[str, Any]:
+        if self.video_input == "native":
+            return {**self.model.public(), "video_input": "native", **self.video.public(),
+                    "prompt_version": VIDEO_PROMPT_VERSION}
         return {**self.model.public(), "fps": self.fps, "max_frames": self.max_frames,
                 "prompt_version": PROMPT_VERSION}
 
@@ -274,6 +292,20 @@ def prepare_inputs(task: Task, settings: GenerationSettings) -> Inputs:
     return Inputs(frames=frames, sheets=sheets, video=video, notes=notes)
 
 
+def prepare_native(task: Task, settings: GenerationSettings) -> tuple[VideoClip, list[ImagePart], list[str]]:
+    """The recording itself within the video limits, and the contact sheets as images (CPU-bound)."""
+    if task.video is None:
+        raise TaskDataError(f"task {task.id} has no video (video.mp4 or video.webm) in {task.folder}")
+    notes: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="iwrbench-sheets-") as scratch:
+        paths = _contact_sheets(task, notes, Path(scratch))
+        n = min(len(paths), settings.model.max_images)
+        if n < len(paths):
+            notes.append(f"image budget {settings.model.max_images}: sent {n} of {len(paths)} contact sheets")
+        sheets = [encode_image_file(p, settings.model.image_side) for p in paths[:n]]
+    return prepare_clip(task.video, settings.video), sheets, notes
+
+
 # ---------------------------------------------------------------- one task
 
 
@@ -296,7 +328,7 @@ def already_done(out_dir: Path) -> bool:
 async def generate_task(task: Task, model: RemoteModel | BuiltinModel, settings: GenerationSettings,
                         result: Path, *, decode_slots: asyncio.Semaphore | None = None) -> TaskOutcome:
     """Generate (or skip) one task and write its generation.json. Never raises for a task's failure."""
-    out_dir = page_dir(result, task.id, model.name)
+    out_dir = page_dir(result, task.id, model.name, settings.variant)
     for folder in (out_dir, out_dir / "assets"):
         remove_stale_temp(folder)  # left by a run killed mid-write; this task's folder is ours now
     if not settings.force and already_done(out_dir):
@@ -366,20 +398,14 @@ async def _run_remote(task: Task, model: RemoteModel, settings: GenerationSettin
                       out_dir: Path, decode_slots: asyncio.Semaphore | None) -> None:
     if not task.folder.is_dir():
         raise TaskDataError(f"task folder {task.folder} is missing")
-    if decode_slots is not None:
-        async with decode_slots:
-            inputs = await asyncio.to_thread(prepare_inputs, task, settings)
+    _extra(record, video_input=settings.video_input)
+    if settings.video_input == "native":
+        request = await _native_request(task, model, settings, record, decode_slots)
     else:
-        inputs = await asyncio.to_thread(prepare_inputs, task, settings)
-    request = build_request(width=task.width, height=task.height, fps=settings.fps, frames=inputs.frames,
-                            sheets=inputs.sheets, max_tokens=settings.model.max_tokens,
-                            temperature=settings.model.temperature, timeout=settings.model.timeout)
-    record.prompt_hash = prompt_hash(request)
-    record.frames_sent = len(inputs.frames)
-    record.images_sent = request.image_count
-    _extra(record, model_id=model.model_id, base_url=model.base_url, image_bytes=inputs.image_bytes,
-           frame_times=[round(t, 2) for t, _ in inputs.frames], video=inputs.video, notes=inputs.notes)
+        request = await _frames_request(task, model, settings, record, decode_slots)
     response = await model.complete(request)
+    if request.video_count:
+        _extra(record, video_sent_as=response.extra.get("video_sent_as", "data_url"))
     record.input_tokens, record.output_tokens = response.input_tokens, response.output_tokens
     record.attempts, record.cached = response.attempts, response.cached
     _extra(record, stop_reason=response.stop_reason, model_seconds=response.seconds,
@@ -399,6 +425,44 @@ async def _run_remote(task: Task, model: RemoteModel, settings: GenerationSettin
     record.assets_copied = await asyncio.to_thread(write_page, out_dir, final.html, assets_from=task.assets_dir,
                                                    assets=final.assets)
     record.status = "done"
+
+
+async def _cpu(fn: Callable[..., Any], *args: Any, slots: asyncio.Semaphore | None) -> Any:
+    """Run CPU-bound input preparation in a thread, one task per CPU when slots are given."""
+    if slots is None:
+        return await asyncio.to_thread(fn, *args)
+    async with slots:
+        return await asyncio.to_thread(fn, *args)
+
+
+async def _frames_request(task: Task, model: RemoteModel, settings: GenerationSettings, record: GenerationRecord,
+                          decode_slots: asyncio.Semaphore | None) -> ModelRequest:
+    inputs = await _cpu(prepare_inputs, task, settings, slots=decode_slots)
+    request = build_request(width=task.width, height=task.height, fps=settings.fps, frames=inputs.frames,
+                            sheets=inputs.sheets, max_tokens=settings.model.max_tokens,
+                            temperature=settings.model.temperature, timeout=settings.model.timeout)
+    record.prompt_hash = prompt_hash(request)
+    record.frames_sent = len(inputs.frames)
+    record.images_sent = request.image_count
+    _extra(record, model_id=model.model_id, base_url=model.base_url, image_bytes=inputs.image_bytes,
+           frame_times=[round(t, 2) for t, _ in inputs.frames], video=inputs.video, notes=inputs.notes)
+    return request
+
+
+async def _native_request(task: Task, model: RemoteModel, settings: GenerationSettings, record: GenerationRecord,
+                          decode_slots: asyncio.Semaphore | None) -> ModelRequest:
+    if not model.accepts_video:  # fail before the CPU goes into a video nobody will see
+        raise ModelError(no_video_message(model.name), retryable=False, kind="client_error")
+    clip, sheets, notes = await _cpu(prepare_native, task, settings, slots=decode_slots)
+    request = build_video_request(width=task.width, height=task.height, video=clip.part(f"task {task.id}"),
+                                  duration=clip.frames / clip.fps if clip.fps > 0 else None, sheets=sheets,
+                                  max_tokens=settings.model.max_tokens, temperature=settings.model.temperature,
+                                  timeout=settings.model.timeout)
+    record.prompt_hash = prompt_hash(request)
+    record.images_sent = request.image_count
+    _extra(record, model_id=model.model_id, base_url=model.base_url, image_bytes=sum(len(p.data) for p in sheets),
+           video=clip.source, video_sent=clip.record(), notes=notes)
+    return request
 
 
 def _excerpt(text: str, limit: int = 200) -> str:

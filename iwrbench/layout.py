@@ -33,6 +33,31 @@ def judge_slug(judge: str | None) -> str:
     return OFFLINE_JUDGE if not judge else model_slug(judge)
 
 
+PAPER_TAG, VIDEO_TAG, PROMPT_TAG = "paper", "video", "prompt-"
+VIDEO_INPUTS = ("frames", "native")
+
+
+def variant_tags(*, protocol: str = "harness", video_input: str = "frames",
+                 prompt_sha256: str | None = None) -> tuple[str, ...]:
+    """The run-slug tags of a generation setting, in their fixed order (paper, video, prompt-<8 hex>).
+    generate.py and evaluate.py both call this, so a page written with a setting is found with it."""
+    if video_input not in VIDEO_INPUTS:
+        raise ValueError(f"video input {video_input!r} is not one of {', '.join(VIDEO_INPUTS)}")
+    tags: list[str] = []
+    if protocol == "paper":
+        tags.append(PAPER_TAG)
+    if video_input == "native":
+        tags.append(VIDEO_TAG)
+    if prompt_sha256:
+        tags.append(PROMPT_TAG + prompt_sha256[:8].lower())
+    return tuple(tags)
+
+
+def video_input_of(variant: Sequence[str]) -> str:
+    """"native" for a run slug tagged `video`, else "frames" (what reports print)."""
+    return "native" if VIDEO_TAG in variant else "frames"
+
+
 @dataclass(frozen=True)
 class RunSlug:
     """A page folder's name taken apart: the model's slug, the variant tags, the epoch (1-based)."""

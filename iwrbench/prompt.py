@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 
-from iwrbench.models.base import ImagePart, ModelRequest, TextPart
+from iwrbench.models.base import ImagePart, ModelRequest, TextPart, VideoPart
 
 ASSET_PLACEHOLDER = "__ASSETS__"
 PROMPT_VERSION = "1"
@@ -52,14 +52,16 @@ Reply with the complete file in one ```html code block and nothing else.\
 """
 
 
+def sheets_text(sheets: int) -> str:
+    if sheets:
+        return (f"{sheets} contact sheet{'s' * (sheets > 1)} of the page's image assets; each "
+                "asset is labelled with its file name.")
+    return "No image assets: draw everything with HTML and CSS."
+
+
 def instructions(*, width: int, height: int, fps: float, sheets: int) -> str:
     fps_text = "1 frame per second" if fps == 1 else f"{fps:g} frames per second"
-    if sheets:
-        sheets_text = (f"{sheets} contact sheet{'s' * (sheets > 1)} of the page's image assets; each "
-                       "asset is labelled with its file name.")
-    else:
-        sheets_text = "No image assets: draw everything with HTML and CSS."
-    return INSTRUCTIONS.format(fps_text=fps_text, width=width, height=height, sheets_text=sheets_text,
+    return INSTRUCTIONS.format(fps_text=fps_text, width=width, height=height, sheets_text=sheets_text(sheets),
                                placeholder=ASSET_PLACEHOLDER)
 
 
@@ -92,3 +94,45 @@ def prompt_hash(request: ModelRequest) -> str:
     """sha256 over the request's text (images excluded): equal hashes mean the same wording."""
     texts = [request.system or ""] + [p.text for p in request.parts if isinstance(p, TextPart)]
     return hashlib.sha256("\x1e".join(texts).encode("utf-8")).hexdigest()
+
+
+# ---------------------------------------------------------------- native video (--video-input native)
+
+VIDEO_PROMPT_VERSION = "video-1"
+
+VIDEO_HEAD = """\
+You are rebuilding a web page from a screen recording. Someone used the page in a browser while it \
+was recorded; you get the recording itself as a video. Write one HTML file that looks like the \
+recorded page and behaves like it when the same actions are performed on it.
+
+What you get:
+- The recording as a video ({duration_text}); its first frame is the page before any action and its \
+last frame is the final state. Watch the pointer, hover effects and transitions as well as the \
+clicks and typing. The browser viewport was {width}x{height} pixels.
+- {sheets_text}
+
+"""
+
+# The rules for the page are the frames prompt's own, word for word.
+VIDEO_INSTRUCTIONS = VIDEO_HEAD + INSTRUCTIONS[INSTRUCTIONS.index("What to write"):]
+
+
+def video_instructions(*, width: int, height: int, duration: float | None, sheets: int) -> str:
+    duration_text = f"{duration:.1f} seconds" if duration else "its length as recorded"
+    return VIDEO_INSTRUCTIONS.format(duration_text=duration_text, width=width, height=height,
+                                     sheets_text=sheets_text(sheets), placeholder=ASSET_PLACEHOLDER)
+
+
+def build_video_request(*, width: int, height: int, video: VideoPart, duration: float | None,
+                        sheets: list[ImagePart], max_tokens: int, temperature: float,
+                        timeout: float) -> ModelRequest:
+    """The generation request with the recording as one video: instructions, the video, the sheets."""
+    parts: list[TextPart | ImagePart | VideoPart] = [
+        TextPart(video_instructions(width=width, height=height, duration=duration, sheets=len(sheets))),
+        TextPart("The recording:"), video]
+    for i, sheet in enumerate(sheets, start=1):
+        parts.append(TextPart(sheet_caption(i, len(sheets))))
+        parts.append(sheet)
+    parts.append(TextPart("Now write index.html."))
+    return ModelRequest(parts=tuple(parts), system=None, max_tokens=max_tokens, temperature=temperature,
+                        timeout=timeout, purpose="generate")

@@ -36,7 +36,7 @@ from iwrbench.fsutil import (
 )
 from iwrbench.judges.base import EXECUTION_SOURCE
 from iwrbench.layout import judge_slug as slug_of_judge
-from iwrbench.layout import model_slug
+from iwrbench.layout import model_slug, parse_run_slug, run_slug, video_input_of
 from iwrbench.manifest import collect_manifest
 from iwrbench.records import EvalRecord
 
@@ -90,13 +90,25 @@ class TaskRow:
 class ModelResult:
     """Everything known about one model under one judge; the html report reads the records too."""
 
-    slug: str
+    slug: str  # the run slug: the model's slug and its variant tags (layout.run_slug)
     name: str
     rows: list[TaskRow]
     records: dict[str, EvalRecord]
     eval_dirs: dict[str, Path]
     outside_selection: int = 0
     report: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def variant(self) -> tuple[str, ...]:
+        try:
+            return parse_run_slug(self.slug).variant
+        except ValueError:
+            return ()
+
+    @property
+    def label(self) -> str:
+        """The model's name, and its variant tags when it has any: `google/gemini-2.5-pro [video]`."""
+        return f"{self.name} [{', '.join(self.variant)}]" if self.variant else self.name
 
 
 # ---------------------------------------------------------------- discovery
@@ -147,11 +159,12 @@ def load_record(path: Path, *, task_id: str, model_folder: str, judge_folder: st
         return None, f"eval.json says judge {rec.judge!r} but is stored under {judge_folder!r}: not mixed in"
     if str(rec.task_id) != task_id:
         return None, f"eval.json says task {rec.task_id!r} but is stored under task {task_id!r}"
-    try:
-        slug = model_slug(rec.model)
-    except ValueError:
-        slug = ""
-    if slug != model_folder:
+    try:  # the folder is the run slug: the model's slug, then the variant tags the record names
+        folder = parse_run_slug(model_folder)
+        same = (folder.model, folder.variant) == (model_slug(rec.model), tuple(getattr(rec, "variant", None) or ()))
+    except (ValueError, TypeError):
+        same = False
+    if not same:
         return None, f"eval.json says model {rec.model!r} but is stored under {model_folder!r}"
     return rec, ""
 
@@ -293,6 +306,8 @@ def model_report(m: ModelResult, judge: str, manifest: dict[str, Any], tasks_kno
         "format": REPORT_FORMAT,
         "model": m.name,
         "model_slug": m.slug,
+        "variant": list(m.variant),
+        "video_input": video_input_of(m.variant),  # frames and native video are never in one mean
         "judge": judge,
         "complete": counts["errors"] == 0 and counts["missing"] == 0,
         "mean": {p: means[p] for p in PARTS},
@@ -424,7 +439,11 @@ def manifest_lines(manifest: dict[str, Any]) -> list[str]:
 def render_md(report: dict[str, Any]) -> str:
     c = report["counts"]
     mean, n = report["mean"], report["mean_n"]
-    out = [f"# IWR-Bench report: {md_text(report['model'])}", "",
+    variant = report.get("variant") or []
+    title = report["model"] + (f" [{', '.join(variant)}]" if variant else "")
+    out = [f"# IWR-Bench report: {md_text(title)}", "",
+           f"Video input: {md_text(report.get('video_input') or 'frames')} (results made with other inputs are "
+           "reported under their own run slug, never in this mean).", "",
            f"Judge folder `{report['judge']}`: every score below comes from evaluations stored under this "
            "judge only; results of other judges are reported in their own folders and never mixed in.", ""]
     status = [f"{c['tasks']} tasks selected", f"{c['scored']} in the mean"]
@@ -491,7 +510,8 @@ def store_manifest(result: Path, manifest: dict[str, Any]) -> Path:
     """File the manifest of an evaluation run under its judge (and model) so --report-only reuses it."""
     folder = Path(result) / "reports" / slug_of_judge(manifest.get("judge_slug") or manifest.get("judge"))
     model = _manifest_model(manifest)
-    path = folder / "manifests" / f"{model_slug(model)}.json" if model else folder / "manifest.json"
+    variant = tuple((manifest.get("settings") or {}).get("variant") or ())
+    path = folder / "manifests" / f"{run_slug(model, variant)}.json" if model else folder / "manifest.json"
     atomic_write_json(path, manifest)
     return path
 
@@ -538,7 +558,7 @@ def build_judge(result: Path, judge: str, models: dict[str, dict[str, Path]], ta
         written.append(atomic_write_text(folder / f"{m.slug}.md", render_md(m.report), only_if_changed=True))
     _remove_stale(folder, {m.slug for m in results})
     ranked = rank(results)
-    bars = [(m.name, m.report["mean"]["final"], m.report["mean"]["IFS"], m.report["mean"]["VFS"]) for m in ranked]
+    bars = [(m.label, m.report["mean"]["final"], m.report["mean"]["IFS"], m.report["mean"]["VFS"]) for m in ranked]
     written.append(atomic_write_bytes(folder / "leaderboard.png", draw_leaderboard(bars, title=f"judge: {judge}"),
                                       only_if_changed=True))
     by_id = {t.id: t for t in tasks} if tasks is not None else {}

@@ -188,7 +188,7 @@ def leaderboard(models: list[ModelResult]) -> str:
         r, c = m.report, m.report["counts"]
         mean = r["mean"]
         files = " ".join(f'<a href="{url_of(m.slug + ext)}">{ext[1:]}</a>' for ext in (".md", ".json", ".csv"))
-        rows.append([str(i), f'<a href="#model-{e(m.slug)}">{e(m.name)}</a>', f"{c['scored']}/{c['tasks']}",
+        rows.append([str(i), f'<a href="#model-{e(m.slug)}">{e(m.label)}</a>', f"{c['scored']}/{c['tasks']}",
                      num(mean["IFS"]), num(mean["VFS"]), num(mean["low_level"]), num(mean["high_level"]),
                      f"<b>{num(mean['final'])}</b>", str(c["no_page"]), str(c["errors"]), str(c["missing"]),
                      str(c["undecided"]), files])
@@ -236,7 +236,7 @@ def model_section(m: ModelResult) -> str:
     errors = "".join(f"<li>task {e(x['task_id'])} ({e(x['error_kind'])}): {e(x['error'])}</li>" for x in r["errors"])
     missing = ", ".join(e(t) for t in r["missing"])
     notes = "".join(f"<li>{e(x)}</li>" for x in r["notes"])
-    return (f'<details class="model" id="model-{e(m.slug)}"><summary><b>{e(m.name)}</b>'
+    return (f'<details class="model" id="model-{e(m.slug)}"><summary><b>{e(m.label)}</b>'
             f'<span class="chip">Final {num(mean["final"])}</span><span class="chip">{c["scored"]}/{c["tasks"]} '
             f'in the mean</span>{"" if r["complete"] else "<span class=chip>incomplete</span>"}</summary>'
             f'<p class="small">Files: <a href="{url_of(m.slug)}.md">{e(m.slug)}.md</a> · '
@@ -313,7 +313,7 @@ def run_section(task_id: str, m: ModelResult, task: Task | None, links: ImageLin
     anchor = run_id(task_id, m.slug)
     scores = " · ".join(f"{lab} {num(getattr(row, key))}" for key, lab in PARTS_SHOWN)
     steps_ok = "" if row.total_steps is None else f" · steps ok {row.success_steps}/{row.total_steps}"
-    head = (f'<details class="run" id="{e(anchor)}"><summary>{e(m.name)} — <span class="{cls}">{e(label)}</span> · '
+    head = (f'<details class="run" id="{e(anchor)}"><summary>{e(m.label)} — <span class="{cls}">{e(label)}</span> · '
             f"{e(scores)}{steps_ok}" + (f" · {row.undecided} undecided" if row.undecided else "") + "</summary>")
     links_html = []
     if page_url:
@@ -358,7 +358,7 @@ def task_section(task_id: str, models: list[ModelResult], task: Task | None, lin
         value = num(row.final) if row.counted else label
         if row.error_kind == "no_page":
             value += " (no page)"
-        chips.append(f'<span class="chip">{e(m.name)}: {e(value)}</span>')
+        chips.append(f'<span class="chip">{e(m.label)}: {e(value)}</span>')
     website = task.source_website if task is not None else next(
         (r.source_website for m in models for r in m.rows if r.task_id == task_id and r.source_website), "")
     if task is not None:

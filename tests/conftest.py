@@ -16,7 +16,8 @@ pytest_plugins = sorted(f"tests.{p.stem}" for p in (ROOT / "tests").glob("fixtur
 # Tests never talk to real providers, never report telemetry and never touch the user's home.
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "false")
 os.environ.setdefault("BROWSER_USE_VERSION_CHECK", "false")
-for key in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_BASE_URL"):
+for key in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_BASE_URL", "GEMINI_API_KEY",
+            "GOOGLE_API_KEY", "GEMINI_BASE_URL", "GOOGLE_GEMINI_BASE_URL", "GOOGLE_GENAI_USE_VERTEXAI"):
     os.environ.pop(key, None)
 
 

@@ -15,7 +15,7 @@
     files_containing(roots, needle)               every file under roots whose bytes contain needle
     DroppingServer                                an "API" that accepts a request and cuts the
                                                   connection (before or in the middle of the reply)
-    PLANTED_KEY                                   the fake secret the secrets tests look for
+    PLANTED_KEY (and _ANTHROPIC_, _GEMINI_)       the fake secrets the secrets tests look for
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from tests.fakes.llm_server import Fault, RecordedRequest
 ROOT = Path(__file__).resolve().parent.parent
 PLANTED_KEY = "sk-PLANTED-SECRET-123"
 PLANTED_ANTHROPIC_KEY = "sk-ant-PLANTED-SECRET-456"
+PLANTED_GEMINI_KEY = "AIzaPLANTED-GEMINI-SECRET-789"
 TMP_NAME = re.compile(r"^\..+\.tmp$")
 
 
@@ -51,7 +52,7 @@ TMP_NAME = re.compile(r"^\..+\.tmp$")
 def cli_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     """A clean environment for generate.py / evaluate.py: caches and scratch in tmp_path, fast retries."""
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("OPENAI_", "ANTHROPIC_", "IWRBENCH_"))}
+           if not k.startswith(("OPENAI_", "ANTHROPIC_", "GEMINI_", "GOOGLE_", "IWRBENCH_"))}
     env.update(IWRBENCH_CACHE_DIR=str(tmp_path / "cache"), IWRBENCH_MAX_DELAY="0.2",
                PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1")
     env.update(extra)

@@ -4,7 +4,8 @@
                         the test: .base_url_openai, .base_url_anthropic, .requests, .set_responder(fn),
                         .script([...]); Fault is importable from tests.fakes.llm_server
     llm_env             fake_llm plus the environment that points the real SDKs at it (keys set,
-                        OPENAI_BASE_URL / ANTHROPIC_BASE_URL, a private IWRBENCH_CACHE_DIR, fast retries)
+                        OPENAI_BASE_URL / ANTHROPIC_BASE_URL / GEMINI_BASE_URL, a private
+                        IWRBENCH_CACHE_DIR, fast retries)
     tiny_data           a data file with two small tasks made here (video, assets, contact sheet,
                         checkpoints, reference page) -> Path of the jsonl
     make_tiny_task(...) the builder behind tiny_data, for tests that need other shapes
@@ -17,6 +18,7 @@ wrapped in prose and a code fence, as a model would.
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -109,10 +111,13 @@ def llm_env(fake_llm: FakeLLMServer, monkeypatch: pytest.MonkeyPatch, tmp_path: 
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-not-a-real-key")
     monkeypatch.setenv("OPENAI_BASE_URL", fake_llm.base_url_openai)
     monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_llm.base_url_anthropic)
+    monkeypatch.setenv("GEMINI_API_KEY", "gm-test-not-a-real-key")
+    monkeypatch.setenv("GEMINI_BASE_URL", fake_llm.base_url_gemini)
     monkeypatch.setenv("IWRBENCH_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("IWRBENCH_MAX_DELAY", "2")
     for var in ("IWRBENCH_MAX_TOKENS", "IWRBENCH_MAX_IMAGES", "IWRBENCH_IMAGE_SIDE", "IWRBENCH_TIMEOUT",
-                "IWRBENCH_MAX_ATTEMPTS", "IWRBENCH_TEMPERATURE", "IWRBENCH_NO_CACHE", "IWRBENCH_WORKERS"):
+                "IWRBENCH_MAX_ATTEMPTS", "IWRBENCH_TEMPERATURE", "IWRBENCH_NO_CACHE", "IWRBENCH_WORKERS",
+                "IWRBENCH_GEMINI_INLINE_MB"):
         monkeypatch.delenv(var, raising=False)
     return fake_llm
 
@@ -121,9 +126,19 @@ def _thumb(bgr: np.ndarray) -> np.ndarray:
     return cv2.resize(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), (64, 36), interpolation=cv2.INTER_AREA).astype(float)
 
 
+def first_frame_of_bytes(video: bytes) -> np.ndarray:
+    """The first frame of a video held in memory (a request's native video part)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "video"
+        path.write_bytes(video)
+        return first_frame(path)
+
+
 def task_of_request(req: RecordedRequest, tasks: list[Task]) -> Task:
-    """The task whose first video frame looks most like the request's first image."""
-    first = cv2.imdecode(np.frombuffer(req.images[0], np.uint8), cv2.IMREAD_COLOR)
+    """The task whose first video frame looks most like the request's first image (or its video's
+    first frame, when the request carries the recording itself)."""
+    first = first_frame_of_bytes(req.videos[0]) if req.videos else \
+        cv2.imdecode(np.frombuffer(req.images[0], np.uint8), cv2.IMREAD_COLOR)
     thumbs = {t.id: _thumb(first_frame(t.video)) for t in tasks if t.video is not None}
     best = min(thumbs, key=lambda tid: float(np.abs(thumbs[tid] - _thumb(first)).mean()))
     return next(t for t in tasks if t.id == best)

@@ -16,6 +16,7 @@ import pytest
 from tests.fakes.llm_server import Fault, RecordedRequest
 from tests.fixtures_faults import (
     PLANTED_ANTHROPIC_KEY,
+    PLANTED_GEMINI_KEY,
     PLANTED_KEY,
     JudgeResponder,
     assert_no_traceback,
@@ -58,7 +59,8 @@ def test_planted_keys_never_reach_outputs_caches_logs_or_reports(tmp_path, fake_
     data = copy_sample(tmp_path / "data", [3, 6])
     out = tmp_path / "out"
     env = cli_env(tmp_path, OPENAI_API_KEY=PLANTED_KEY, ANTHROPIC_API_KEY=PLANTED_ANTHROPIC_KEY,
-                  OPENAI_BASE_URL=fake_llm.base_url_openai, ANTHROPIC_BASE_URL=fake_llm.base_url_anthropic,
+                  GEMINI_API_KEY=PLANTED_GEMINI_KEY, OPENAI_BASE_URL=fake_llm.base_url_openai,
+                  ANTHROPIC_BASE_URL=fake_llm.base_url_anthropic, GEMINI_BASE_URL=fake_llm.base_url_gemini,
                   IWRBENCH_MAX_ATTEMPTS="2")
     runs = []
 
@@ -68,6 +70,9 @@ def test_planted_keys_never_reach_outputs_caches_logs_or_reports(tmp_path, fake_
     fake_llm.set_responder(EchoingProvider(PLANTED_ANTHROPIC_KEY))
     runs.append(run_cli("generate.py", "--data", str(data), "--result", str(out), "--model",
                         "anthropic/claude-x", "--workers", "1", "-vv", env=env, cwd=tmp_path))
+    fake_llm.set_responder(EchoingProvider(PLANTED_GEMINI_KEY))  # Gemini, with the video itself
+    runs.append(run_cli("generate.py", "--data", str(data), "--result", str(out), "--model", "google/gemini-x",
+                        "--video-input", "native", "--workers", "1", "-vv", env=env, cwd=tmp_path))
     # The oracle pages get evaluated by a judge whose errors echo the key too.
     runs.append(run_cli("generate.py", "--data", str(data), "--result", str(out), "--model", "builtin/oracle",
                         "-q", env=env, cwd=tmp_path))
@@ -76,6 +81,10 @@ def test_planted_keys_never_reach_outputs_caches_logs_or_reports(tmp_path, fake_
     runs.append(run_cli("evaluate.py", "--data", str(data), "--result", str(out), "--model",
                         "builtin/oracle,openai/gpt-4o", "--judge", "openai/judge", "--no-visual", "-vv",
                         env=env, cwd=tmp_path))
+    gemini_judge = EchoingProvider(PLANTED_GEMINI_KEY, JudgeResponder())
+    fake_llm.set_responder(gemini_judge)
+    runs.append(run_cli("evaluate.py", "--data", str(data), "--result", str(out), "--model", "builtin/oracle",
+                        "--judge", "google/gemini-judge", "--no-visual", "-vv", env=env, cwd=tmp_path))
     runs.append(run_cli("evaluate.py", "--data", str(data), "--result", str(out), "--report-only", "-vv",
                         env=env, cwd=tmp_path))
 
@@ -84,13 +93,16 @@ def test_planted_keys_never_reach_outputs_caches_logs_or_reports(tmp_path, fake_
     # The echoes happened and were recorded, redacted: one generation failed on the 400 per provider,
     # and the judge's 400 is in an eval.json.
     assert judge.seen.get("assert", 0) >= 2 and judge.seen.get("locate", 0) >= 1
+    assert gemini_judge.seen.get("assert", 0) >= 2
     redacted = files_containing([out], "<redacted>")
     assert any(p.name == "generation.json" and "openai__gpt-4o" in str(p) for p in redacted), redacted
     assert any(p.name == "generation.json" and "anthropic__claude-x" in str(p) for p in redacted), redacted
-    assert any(p.name == "eval.json" for p in redacted), redacted
+    assert any(p.name == "generation.json" and "google__gemini-x--video" in str(p) for p in redacted), redacted
+    assert any(p.name == "eval.json" and "openai__judge" in str(p) for p in redacted), redacted
+    assert any(p.name == "eval.json" and "google__gemini-judge" in str(p) for p in redacted), redacted
     assert any("<redacted>" in proc.stderr for proc in runs)
 
-    for key in (PLANTED_KEY, PLANTED_ANTHROPIC_KEY):
+    for key in (PLANTED_KEY, PLANTED_ANTHROPIC_KEY, PLANTED_GEMINI_KEY):
         leaks = files_containing([out, tmp_path / "cache"], key)
         assert leaks == [], leaks
         for proc in runs:
@@ -111,6 +123,7 @@ def test_chromium_runs_without_the_keys_in_its_environment(tmp_path, monkeypatch
 
     monkeypatch.setenv("OPENAI_API_KEY", PLANTED_KEY)
     monkeypatch.setenv("ANTHROPIC_API_KEY", PLANTED_ANTHROPIC_KEY)
+    monkeypatch.setenv("GEMINI_API_KEY", PLANTED_GEMINI_KEY)
     monkeypatch.setenv("HF_TOKEN", "hf_planted_token_123456")
 
     def chromium_environments(root: Path) -> list[bytes]:
@@ -132,5 +145,5 @@ def test_chromium_runs_without_the_keys_in_its_environment(tmp_path, monkeypatch
     # browser's own must be readable as an environment.
     assert any(b"HOME=" in env for env in environments), "no Chromium environment found to inspect"
     for env in environments:
-        for secret in (PLANTED_KEY, PLANTED_ANTHROPIC_KEY, "hf_planted_token_123456"):
+        for secret in (PLANTED_KEY, PLANTED_ANTHROPIC_KEY, PLANTED_GEMINI_KEY, "hf_planted_token_123456"):
             assert secret.encode() not in env

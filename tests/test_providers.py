@@ -1,6 +1,7 @@
-"""Providers through the real openai / anthropic SDKs against the fake server on loopback: wire format,
-retries (Retry-After, 5xx, timeouts, garbage), refusals and truncation, parameter adaptation, the
-response cache, names and keys, settings precedence, pricing."""
+"""Providers through the real openai / anthropic / google-genai SDKs against the fake server on loopback:
+wire format, retries (Retry-After, 5xx, timeouts, garbage), refusals and truncation, parameter
+adaptation, the response cache, names and keys, settings precedence, pricing. Gemini's own parts
+(video inline and through the Files API, RetryInfo) are in tests/test_gemini.py."""
 
 from __future__ import annotations
 
@@ -98,10 +99,11 @@ def test_reasoning_models_use_completion_tokens_and_no_temperature(llm_env, tmp_
 # ---------------------------------------------------------------- robustness
 
 
-def test_rate_limit_with_retry_after_is_honoured(llm_env, tmp_path):
+@pytest.mark.parametrize("name", ["openai/gpt-4o", "google/gemini-2.5-flash"])
+def test_rate_limit_with_retry_after_is_honoured(llm_env, tmp_path, name):
     llm_env.script([Fault.rate_limit(retry_after=1)])
     start = time.monotonic()
-    resp = run(model_for("openai/gpt-4o", tmp_path), request())
+    resp = run(model_for(name, tmp_path), request())
     waited = llm_env.requests[1].received_at - llm_env.requests[0].received_at
     assert resp.attempts == 2 and resp.text == "fake reply"
     assert 1.0 <= waited < 2.0, waited
@@ -118,45 +120,60 @@ def test_rate_limit_with_http_date(llm_env, tmp_path):
 
 @pytest.mark.parametrize("fault", [Fault.server_error(500), Fault.server_error(503), Fault.overloaded(),
                                    Fault.garbage()], ids=["500", "503", "529", "garbage"])
-@pytest.mark.parametrize("name", ["openai/gpt-4o", "anthropic/claude-x"])
+@pytest.mark.parametrize("name", ["openai/gpt-4o", "anthropic/claude-x", "google/gemini-2.5-flash"])
 def test_transient_faults_are_retried(llm_env, tmp_path, fault, name):
     llm_env.script([fault])
     resp = run(model_for(name, tmp_path), request())
     assert resp.attempts == 2 and resp.text == "fake reply"
 
 
-def test_hang_longer_than_timeout_is_retried(llm_env, tmp_path):
+@pytest.mark.parametrize("name", ["openai/gpt-4o", "google/gemini-2.5-flash"])
+def test_hang_longer_than_timeout_is_retried(llm_env, tmp_path, name):
     llm_env.script([Fault.hang(30)])
     start = time.monotonic()
-    resp = run(model_for("openai/gpt-4o", tmp_path), request(timeout=1.0))
+    resp = run(model_for(name, tmp_path), request(timeout=1.0))
     assert resp.attempts == 2 and time.monotonic() - start < 5
 
 
-def test_server_that_always_fails_gives_up_after_max_attempts(llm_env, tmp_path):
+@pytest.mark.parametrize("name", ["anthropic/claude-x", "google/gemini-2.5-flash"])
+def test_server_that_always_fails_gives_up_after_max_attempts(llm_env, tmp_path, name):
     llm_env.set_responder(lambda r: Fault.server_error(500))
     with pytest.raises(ModelError) as info:
-        run(model_for("anthropic/claude-x", tmp_path, max_attempts=3), request())
+        run(model_for(name, tmp_path, max_attempts=3), request())
     assert len(llm_env.requests) == 3
     assert info.value.retryable and info.value.attempts == 3 and info.value.kind == "server_error"
     assert "HTTP 500" in str(info.value)
 
 
-@pytest.mark.parametrize("code,kind", [(400, "client_error"), (401, "auth"), (404, "client_error")])
-def test_client_errors_are_not_retried(llm_env, tmp_path, code, kind):
+@pytest.mark.parametrize("name", ["openai/gpt-4o", "google/gemini-2.5-flash"])
+@pytest.mark.parametrize("code,kind", [(400, "client_error"), (401, "auth"), (403, "auth"), (404, "client_error")])
+def test_client_errors_are_not_retried(llm_env, tmp_path, code, kind, name):
     llm_env.set_responder(lambda r: Fault.status(code, "nope"))
     with pytest.raises(ModelError) as info:
-        run(model_for("openai/gpt-4o", tmp_path), request())
+        run(model_for(name, tmp_path), request())
     assert len(llm_env.requests) == 1 and not info.value.retryable and info.value.kind == kind
 
 
+@pytest.mark.parametrize("name", ["openai/gpt-4o", "anthropic/claude-x", "google/gemini-2.5-flash"])
+def test_a_wrong_key_is_an_auth_error_and_not_retried(llm_env, tmp_path, name):
+    """Each API's own answer to a wrong key (Gemini's is a 400 INVALID_ARGUMENT, reason API_KEY_INVALID)."""
+    llm_env.set_responder(lambda r: Fault.bad_key())
+    with pytest.raises(ModelError) as info:
+        run(model_for(name, tmp_path), request())
+    assert len(llm_env.requests) == 1 and not info.value.retryable and info.value.kind == "auth", str(info.value)
+
+
 def test_truncated_and_refused_replies_are_reported(llm_env, tmp_path):
-    for name in ("openai/gpt-4o", "anthropic/claude-x"):
+    # Gemini refuses by stopping the candidate for SAFETY, with no text: generation calls both a refusal.
+    for name, refusal in (("openai/gpt-4o", ("refusal", "I can't help with that.")),
+                          ("anthropic/claude-x", ("refusal", "I can't help with that.")),
+                          ("google/gemini-2.5-flash", ("content_filter", ""))):
         llm_env.script([Fault.truncated("<html><body>cut"), Fault.refusal("I can't help with that.")])
         model = model_for(name, tmp_path, cache=False)
         cut = run(model, request("one"))
         refused = run(model, request("two"))
         assert (cut.stop_reason, cut.text) == ("length", "<html><body>cut")
-        assert (refused.stop_reason, refused.text) == ("refusal", "I can't help with that.")
+        assert (refused.stop_reason, refused.text) == refusal, name
 
 
 @pytest.mark.parametrize("name", ["openai/some-local-model", "anthropic/claude-opus-9"])

@@ -37,6 +37,7 @@ def to_messages(request: ModelRequest) -> list[dict[str, Any]]:
 
 class AnthropicTransport:
     provider = "anthropic"
+    accepts_video = False  # the Messages API takes images and documents, no video
 
     def __init__(self, model: str, *, api_key: str, base_url: str | None = None):
         self.model = model

@@ -1,7 +1,9 @@
 """The one interface every text-producing model speaks: a request of text and images in, text out.
 
 Generation, the replay agent (with --judge) and the judges all call `Model.complete`. Providers
-(openai, anthropic) implement it; retries, caching and usage accounting live around it, once.
+(openai, anthropic, google) implement it; retries, caching and usage accounting live around it, once.
+A request may carry one recording as a VideoPart (generate.py --video-input native); a provider
+whose transport does not take video fails such a request at once, as a client error.
 """
 
 from __future__ import annotations
@@ -22,7 +24,17 @@ class TextPart:
     text: str
 
 
-Part = TextPart | ImagePart
+@dataclass(frozen=True)
+class VideoPart:
+    """A whole recording, sent as the provider's native video input (never as frames)."""
+
+    data: bytes
+    media_type: str = "video/webm"  # video/webm or video/mp4
+    fps: float | None = None  # frames per second of `data`, when known (Gemini samples at this rate)
+    label: str = ""  # for logs and cache keys only; never the bytes
+
+
+Part = TextPart | ImagePart | VideoPart
 
 
 @dataclass(frozen=True)
@@ -37,6 +49,10 @@ class ModelRequest:
     @property
     def image_count(self) -> int:
         return sum(isinstance(p, ImagePart) for p in self.parts)
+
+    @property
+    def video_count(self) -> int:
+        return sum(isinstance(p, VideoPart) for p in self.parts)
 
 
 @dataclass
@@ -64,6 +80,6 @@ class ModelError(Exception):
 @runtime_checkable
 class Model(Protocol):
     name: str  # full name as given, e.g. "openai/gpt-4o"
-    provider: str  # openai | anthropic | builtin
+    provider: str  # openai | anthropic | google | builtin
 
     async def complete(self, request: ModelRequest) -> ModelResponse: ...

@@ -1,6 +1,6 @@
 """Response cache on disk: a rerun after a crash (or of finished work with new post-processing) costs
 nothing. The key covers everything that shapes a reply: provider, base URL, model, system and text
-parts, the hash of every image's bytes, and the sampling settings. Only complete replies are stored
+parts, the hash of every image's and video's bytes, and the sampling settings. Only complete replies are stored
 (no failures, no refusals); entries are written atomically and hold no image data and no secrets.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from iwrbench.fsutil import atomic_write_json, read_json
-from iwrbench.models.base import ImagePart, ModelRequest, ModelResponse, TextPart
+from iwrbench.models.base import ImagePart, ModelRequest, ModelResponse, TextPart, VideoPart
 
 CACHE_FORMAT = 1
 CACHEABLE_STOPS = frozenset({"stop", "length"})
@@ -32,13 +32,16 @@ def public_url(url: str | None) -> str:
 
 
 def request_fingerprint(request: ModelRequest) -> list[Any]:
-    """The request's content as hashable JSON: text verbatim, images by sha256 and media type."""
+    """The request's content as hashable JSON: text verbatim, images and videos by sha256 and media type
+    (a video also by the frame rate it is declared at)."""
     parts: list[Any] = []
     for part in request.parts:
         if isinstance(part, TextPart):
             parts.append(["text", part.text])
         elif isinstance(part, ImagePart):
             parts.append(["image", part.media_type, hashlib.sha256(part.data).hexdigest()])
+        elif isinstance(part, VideoPart):
+            parts.append(["video", part.media_type, hashlib.sha256(part.data).hexdigest(), part.fps])
     return [request.system, parts]
 
 

@@ -1,7 +1,8 @@
 """A remote model = a provider transport wrapped in the response cache and the retry loop, once.
 
-Transports (openai_provider, anthropic_provider) make exactly one HTTP request per `send` and turn
-every SDK failure into a ProviderError; `RemoteModel.complete` is what the rest of the harness calls.
+Transports (openai_provider, anthropic_provider, gemini_provider) make one model request per `send`
+and turn every SDK failure into a ProviderError (`status_error` classifies an HTTP status the same way
+for all of them); `RemoteModel.complete` is what the rest of the harness calls.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from iwrbench.models.base import ModelRequest, ModelResponse
+from iwrbench.models.base import ModelError, ModelRequest, ModelResponse
 from iwrbench.models.cache import ResponseCache, cache_key, public_url
 from iwrbench.models.retry import ProviderError, RetryPolicy, call_with_retries, parse_retry_after
 from iwrbench.models.settings import ModelSettings
@@ -25,6 +26,7 @@ class Transport(Protocol):
     provider: str
     model: str  # the provider's model id (no "openai/" prefix)
     base_url: str
+    accepts_video: bool  # takes a VideoPart (the recording itself) in a request
 
     async def send(self, request: ModelRequest) -> ModelResponse: ...
 
@@ -73,11 +75,18 @@ class RemoteModel:
     def base_url(self) -> str:
         return public_url(self.transport.base_url)
 
+    @property
+    def accepts_video(self) -> bool:
+        return bool(getattr(self.transport, "accepts_video", False))
+
     def key_for(self, request: ModelRequest) -> str:
         return cache_key(provider=self.provider, base_url=self.transport.base_url, model=self.transport.model,
                          request=request)
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
+        if request.video_count and not self.accepts_video:
+            self.usage.failed += 1
+            raise ModelError(no_video_message(self.name), retryable=False, attempts=0, kind="client_error")
         key = self.key_for(request)
         if self.cache is not None and not self.settings.refresh:
             hit = self.cache.get(key)
@@ -89,6 +98,13 @@ class RemoteModel:
         try:
             response, attempts = await call_with_retries(lambda: self.transport.send(request), self.policy,
                                                          what=f"{self.name} ({request.purpose})")
+        except ModelError as exc:
+            self.usage.failed += 1
+            if request.video_count and exc.kind == "client_error" and "video" in str(exc).lower():
+                # An OpenAI-compatible server whose model takes no video rejects the part by name.
+                raise ModelError(f"{no_video_message(self.name)} (the server said: {exc})", retryable=False,
+                                 attempts=exc.attempts, kind=exc.kind) from exc
+            raise
         except Exception:
             self.usage.failed += 1
             raise
@@ -113,6 +129,10 @@ class RemoteModel:
 # ---------------------------------------------------------------- shared by the transports
 
 
+def no_video_message(name: str) -> str:
+    return f"model {name} does not take video input; use --video-input frames"
+
+
 def short_message(exc: BaseException, limit: int = 300) -> str:
     """The provider's own error message (from the JSON error body when there is one), one line."""
     text = str(getattr(exc, "message", None) or exc)
@@ -131,22 +151,29 @@ def translate_sdk_error(exc: BaseException, sdk: Any, timeout: float) -> Provide
     if isinstance(exc, TimeoutError | asyncio.TimeoutError | sdk.APITimeoutError):
         return ProviderError(f"request timed out after {timeout:g} s", kind="timeout", retryable=True)
     if isinstance(exc, sdk.APIStatusError):
-        status = exc.status_code
         headers = getattr(getattr(exc, "response", None), "headers", None)
-        after = parse_retry_after(dict(headers) if headers is not None else None)
-        msg = f"HTTP {status}: {short_message(exc)}"
-        if status in (401, 403):
-            return ProviderError(msg, kind="auth", retryable=False, status=status)
-        if status == 429:
-            return ProviderError(msg, kind="rate_limit", retryable=True, status=status, retry_after=after)
-        if status >= 500 or status in (408, 409, 425):
-            return ProviderError(msg, kind="server_error", retryable=True, status=status, retry_after=after)
-        return ProviderError(msg, kind="client_error", retryable=False, status=status)
+        return status_error(exc.status_code, short_message(exc),
+                            parse_retry_after(dict(headers) if headers is not None else None))
     if isinstance(exc, sdk.APIConnectionError):
         return ProviderError(f"connection failed: {short_message(exc)}", kind="connection", retryable=True)
     if isinstance(exc, sdk.APIResponseValidationError | ValueError):
         return ProviderError(f"unreadable reply: {short_message(exc)}", kind="bad_response", retryable=True)
     return None
+
+
+def status_error(status: int, message: str, retry_after: float | None = None, *,
+                 auth: bool = False) -> ProviderError:
+    """An HTTP error status as a ProviderError, classified once for every provider: 401/403 (or
+    `auth`: the provider says so in its body) are not retried, 429 and 5xx are (after `retry_after`
+    seconds when the server named a time), other 4xx are the request's fault and are not."""
+    msg = f"HTTP {status}: {message}"
+    if auth or status in (401, 403):
+        return ProviderError(msg, kind="auth", retryable=False, status=status)
+    if status == 429:
+        return ProviderError(msg, kind="rate_limit", retryable=True, status=status, retry_after=retry_after)
+    if status >= 500 or status in (408, 409, 425):
+        return ProviderError(msg, kind="server_error", retryable=True, status=status, retry_after=retry_after)
+    return ProviderError(msg, kind="client_error", retryable=False, status=status)
 
 
 def mentions(exc: ProviderError, *words: str) -> bool:
@@ -169,6 +196,10 @@ class LoopBoundClient:
             self._client = self._factory()
             self._loop = loop
         return self._client
+
+    def peek(self) -> Any:
+        """The client made in the running loop, or None (nothing made yet, or made in another loop)."""
+        return self._client if self._client is not None and self._loop is asyncio.get_running_loop() else None
 
     async def aclose(self) -> None:
         client, self._client = self._client, None

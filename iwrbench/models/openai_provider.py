@@ -1,6 +1,7 @@
 """OpenAI Chat Completions (also any compatible server: vLLM, Ollama, LM Studio … via OPENAI_BASE_URL).
 
-Images travel as data URLs. Reasoning models (o1/o3/o4…, gpt-5…) take `max_completion_tokens` and
+Images travel as data URLs; a recording (--video-input native) as a `video_url` part holding a data
+URL, the content part vLLM and similar servers take for video models. Reasoning models (o1/o3/o4…, gpt-5…) take `max_completion_tokens` and
 only their default temperature; other servers may reject either parameter. When a server answers 400
 naming one of them, the request is sent again at once adapted (not counted as a retry), and the
 adaptation is kept for the rest of the run and recorded in the response.
@@ -15,7 +16,7 @@ from typing import Any
 
 import openai
 
-from iwrbench.models.base import ImagePart, ModelRequest, ModelResponse, TextPart
+from iwrbench.models.base import ImagePart, ModelRequest, ModelResponse, TextPart, VideoPart
 from iwrbench.models.client import LoopBoundClient, mentions, translate_sdk_error
 from iwrbench.models.retry import ProviderError
 
@@ -32,6 +33,9 @@ def to_messages(request: ModelRequest) -> list[dict[str, Any]]:
         elif isinstance(part, ImagePart):
             url = f"data:{part.media_type};base64,{base64.b64encode(part.data).decode('ascii')}"
             content.append({"type": "image_url", "image_url": {"url": url}})
+        elif isinstance(part, VideoPart):
+            url = f"data:{part.media_type};base64,{base64.b64encode(part.data).decode('ascii')}"
+            content.append({"type": "video_url", "video_url": {"url": url}})
     messages: list[dict[str, Any]] = []
     if request.system:
         messages.append({"role": "system", "content": request.system})
@@ -41,6 +45,7 @@ def to_messages(request: ModelRequest) -> list[dict[str, Any]]:
 
 class OpenAITransport:
     provider = "openai"
+    accepts_video = True  # sent as video_url; a server whose model takes none answers 400 naming it
 
     def __init__(self, model: str, *, api_key: str, base_url: str | None = None):
         self.model = model

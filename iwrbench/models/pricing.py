@@ -23,6 +23,11 @@ PRICES: dict[str, dict[str, tuple[float, float]]] = {
         "claude-3-5-sonnet": (3.00, 15.00), "claude-3-5-haiku": (0.80, 4.00), "claude-haiku-4-5": (1.00, 5.00),
         "claude-opus-4-5": (5.00, 25.00),
     },
+    "google": {  # prompts up to 200k tokens; thinking tokens are billed as output
+        "gemini-2.5-pro": (1.25, 10.00), "gemini-2.5-flash": (0.30, 2.50), "gemini-2.5-flash-lite": (0.10, 0.40),
+        "gemini-2.0-flash": (0.10, 0.40), "gemini-2.0-flash-lite": (0.075, 0.30),
+        "gemini-1.5-pro": (1.25, 5.00), "gemini-1.5-flash": (0.075, 0.30), "gemini-3-pro": (2.00, 12.00),
+    },
 }
 
 

@@ -8,7 +8,11 @@ Environment variables (all optional):
     IWRBENCH_MAX_DELAY     longest wait between attempts (s)   IWRBENCH_CACHE_DIR     response cache folder
     IWRBENCH_NO_CACHE      1 = neither read nor write the response cache
 
-API keys are never settings: they come from OPENAI_API_KEY / ANTHROPIC_API_KEY only.
+    IWRBENCH_GEMINI_INLINE_MB  largest Gemini request sent inline (MB, 20); a video in a larger
+                               request goes through the Files API
+
+API keys are never settings: they come from OPENAI_API_KEY / ANTHROPIC_API_KEY / GEMINI_API_KEY
+(or GOOGLE_API_KEY) only.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ class ModelSettings:
 PROVIDER_DEFAULTS: dict[str, ModelSettings] = {
     "openai": ModelSettings(),
     "anthropic": ModelSettings(),
+    "google": ModelSettings(),
     "builtin": ModelSettings(cache=False),
 }
 

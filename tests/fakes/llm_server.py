@@ -1,22 +1,30 @@
-"""A fake LLM server on loopback that speaks the OpenAI and Anthropic wire formats, for tests that drive
-the real `openai` / `anthropic` SDKs end to end.
+"""A fake LLM server on loopback that speaks the OpenAI, Anthropic and Gemini wire formats, for tests
+that drive the real `openai` / `anthropic` / `google-genai` SDKs end to end.
 
 Start it with the pytest fixture `fake_llm` (tests/fixtures_generation.py) or by hand::
 
     with FakeLLMServer() as fake:
         client = openai.AsyncOpenAI(api_key="test", base_url=fake.base_url_openai)       # .../v1
         client = anthropic.AsyncAnthropic(api_key="test", base_url=fake.base_url_anthropic)
+        client = genai.Client(api_key="test", http_options={"base_url": fake.base_url_gemini})
 
 Endpoints (real request and reply shapes, including usage fields and stop reasons):
 
-    POST /v1/chat/completions   OpenAI Chat Completions (non-streaming; `stream: true` gets a 400)
+    POST /v1/chat/completions   OpenAI Chat Completions (non-streaming; `stream: true` gets a 400);
+                                images as `image_url`, videos as `video_url` data URLs (as vLLM takes them)
     POST /v1/messages           Anthropic Messages (non-streaming; `stream: true` gets a 400)
+    POST /v1beta/models/<m>:generateContent, and the Files API (upload, get, delete): Gemini, see
+                                tests/fakes/gemini_api.py; uploaded files are in `fake.files.files`
+                                and their HTTP requests in `fake.file_requests`
 
-Every request is recorded in `fake.requests` (a list of `RecordedRequest`: `.path`, `.api` ("openai" or
-"anthropic"), `.headers` with secret headers replaced by "<redacted>", `.body` (decoded JSON), and the
-helpers `.model`, `.text` (all text parts, system included, joined by newlines), `.images` (decoded
-image bytes, in order), `.image_media_types`). Requests that are not valid JSON or lack the fields the
-real API requires (`model`, `messages`; Anthropic also `max_tokens`) get the real 400 error shape.
+Every model request is recorded in `fake.requests` (a list of `RecordedRequest`: `.path`, `.api`
+("openai", "anthropic" or "gemini"), `.headers` with secret headers replaced by "<redacted>", `.body`
+(decoded JSON), and the helpers `.model`, `.text` (all text parts, system included, joined by
+newlines), `.images` (decoded image bytes, in order), `.image_media_types`, `.videos`,
+`.video_media_types` and `.media` (every image and video in order: type, media_type, data, and how it
+came: data_url, base64, inline or file)). Requests that are not valid JSON or lack the fields the
+real API requires (`model`, `messages`; Anthropic also `max_tokens`; Gemini `contents`) get the real
+400 error shape.
 
 What the server answers:
 
@@ -30,7 +38,10 @@ What the server answers:
 Faults (class methods of `Fault`):
 
     Fault.rate_limit(retry_after=None)   429; retry_after: seconds (int/float/str) or an HTTP-date str,
-                                         None = no Retry-After header
+                                         None = no Retry-After header; retry_delay=S: Gemini's own
+                                         google.rpc.RetryInfo in the error body (no header)
+    Fault.bad_key()                      each API's answer to a wrong key (OpenAI and Anthropic 401,
+                                         Gemini 400 INVALID_ARGUMENT with reason API_KEY_INVALID)
     Fault.server_error(status=500)       5xx with the provider's error body
     Fault.overloaded()                   529 overloaded_error (Anthropic's; OpenAI clients see a 529 too)
     Fault.status(code, message)          any HTTP error status with the provider's error body
@@ -42,8 +53,8 @@ Faults (class methods of `Fault`):
                                          Anthropic stop_reason "refusal"
     Fault.garbage(body)                  200 with a body that is not JSON
 
-Token usage is deterministic: input = ceil(chars of text / 4) + 85 per image, output = ceil(chars of
-reply / 4) (at least 1). `fake.clear()` forgets recorded requests and the script.
+Token usage is deterministic: input = ceil(chars of text / 4) + 85 per image + 1000 per video,
+output = ceil(chars of reply / 4) (at least 1). `fake.clear()` forgets recorded requests and the script.
 """
 
 from __future__ import annotations
@@ -59,8 +70,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
-SECRET_HEADERS = {"authorization", "x-api-key", "api-key", "cookie", "proxy-authorization"}
+from tests.fakes import gemini_api
+
+SECRET_HEADERS = {"authorization", "x-api-key", "api-key", "cookie", "proxy-authorization", "x-goog-api-key"}
 DEFAULT_REPLY = "fake reply"
 
 
@@ -76,12 +90,17 @@ class Fault:
     text: str = ""
     then: str | None = None
     body: bytes = b""
+    retry_delay: float | None = None  # Gemini's RetryInfo in the error body
 
     @classmethod
-    def rate_limit(cls, retry_after: float | int | str | None = None) -> Fault:
+    def rate_limit(cls, retry_after: float | int | str | None = None, *, retry_delay: float | None = None) -> Fault:
         value = None if retry_after is None else (retry_after if isinstance(retry_after, str)
                                                   else f"{retry_after:g}")
-        return cls("status", 429, "Rate limit reached", retry_after=value)
+        return cls("status", 429, "Rate limit reached", retry_after=value, retry_delay=retry_delay)
+
+    @classmethod
+    def bad_key(cls) -> Fault:
+        return cls("bad_key")
 
     @classmethod
     def server_error(cls, status: int = 500) -> Fault:
@@ -119,10 +138,11 @@ Responder = Callable[["RecordedRequest"], Reply]
 @dataclass
 class RecordedRequest:
     path: str
-    api: str  # "openai" | "anthropic" | "unknown"
+    api: str  # "openai" | "anthropic" | "gemini" | "unknown"
     headers: dict[str, str]
     body: Any
     received_at: float = field(default_factory=time.time)
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # Gemini: uploaded files, by uri
 
     # The request reads like its JSON body too: req["messages"], req.get("model"), "temperature" in req.
     def __getitem__(self, key: str) -> Any:
@@ -136,10 +156,15 @@ class RecordedRequest:
 
     @property
     def model(self) -> str | None:
+        if self.api == "gemini":
+            m = gemini_api.GENERATE_PATH.match(self.path)
+            return m.group("model") if m else None
         return self.body.get("model") if isinstance(self.body, dict) else None
 
     def _blocks(self) -> list[dict]:
         """Every content block of every message (strings become text blocks), system first."""
+        if self.api == "gemini":
+            return gemini_api.blocks(self.body, self.files)
         if not isinstance(self.body, dict):
             return []
         out: list[dict] = []
@@ -160,31 +185,48 @@ class RecordedRequest:
     def text(self) -> str:
         return "\n".join(str(b.get("text", "")) for b in self._blocks() if b.get("type") == "text")
 
-    def _image_blocks(self) -> list[tuple[str, bytes]]:
-        images: list[tuple[str, bytes]] = []
+    @property
+    def media(self) -> list[dict]:
+        """Every image and video in order: {"type": "image"|"video", "media_type", "data", "via", "fps"}."""
+        out: list[dict] = []
         for b in self._blocks():
-            if b.get("type") == "image_url":  # OpenAI: data URL
-                url = str((b.get("image_url") or {}).get("url", ""))
+            kind = b.get("type")
+            if kind in ("image_url", "video_url"):  # OpenAI (and vLLM): data URL
+                url = str((b.get(kind) or {}).get("url", ""))
                 if url.startswith("data:") and "," in url:
                     head, data = url.split(",", 1)
-                    images.append((head[5:].split(";")[0], base64.b64decode(data)))
-            elif b.get("type") == "image":  # Anthropic: base64 source
+                    out.append({"type": kind[:5], "media_type": head[5:].split(";")[0],
+                                "data": base64.b64decode(data), "via": "data_url", "fps": None})
+            elif kind == "image":  # Anthropic: base64 source
                 src = b.get("source") or {}
                 if src.get("type") == "base64":
-                    images.append((str(src.get("media_type", "")), base64.b64decode(src.get("data", ""))))
-        return images
+                    out.append({"type": "image", "media_type": str(src.get("media_type", "")),
+                                "data": base64.b64decode(src.get("data", "")), "via": "base64", "fps": None})
+            elif kind == "media":  # Gemini: inline data or an uploaded file
+                major = str(b["media_type"]).split("/")[0]
+                out.append({**b, "type": major if major in ("image", "video") else "other"})
+        return out
 
     @property
     def images(self) -> list[bytes]:
-        return [data for _, data in self._image_blocks()]
+        return [m["data"] for m in self.media if m["type"] == "image"]
 
     @property
     def image_media_types(self) -> list[str]:
-        return [mt for mt, _ in self._image_blocks()]
+        return [m["media_type"] for m in self.media if m["type"] == "image"]
+
+    @property
+    def videos(self) -> list[bytes]:
+        return [m["data"] for m in self.media if m["type"] == "video"]
+
+    @property
+    def video_media_types(self) -> list[str]:
+        return [m["media_type"] for m in self.media if m["type"] == "video"]
 
 
 def _usage(req: RecordedRequest, reply: str) -> tuple[int, int]:
-    return math.ceil(len(req.text) / 4) + 85 * len(req.images), max(1, math.ceil(len(reply) / 4))
+    tokens_in = math.ceil(len(req.text) / 4) + 85 * len(req.images) + gemini_api.TOKENS_PER_VIDEO * len(req.videos)
+    return tokens_in, max(1, math.ceil(len(reply) / 4))
 
 
 class FakeLLMServer:
@@ -192,6 +234,8 @@ class FakeLLMServer:
 
     def __init__(self) -> None:
         self.requests: list[RecordedRequest] = []
+        self.file_requests: list[tuple[str, str]] = []  # (method, path) of Gemini Files API calls
+        self.files = gemini_api.FileStore()
         self._script: deque[Reply] = deque()
         self._responder: Responder = lambda _req: DEFAULT_REPLY
         self._lock = threading.Lock()
@@ -207,6 +251,12 @@ class FakeLLMServer:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                server._handle(self)
+
+            def do_GET(self) -> None:  # noqa: N802
+                server._handle(self)
+
+            def do_DELETE(self) -> None:  # noqa: N802
                 server._handle(self)
 
             def log_message(self, *args: Any) -> None:  # keep test output clean
@@ -245,6 +295,10 @@ class FakeLLMServer:
     def base_url_anthropic(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def base_url_gemini(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
     def set_responder(self, fn: Responder) -> None:
         with self._lock:
             self._responder = fn
@@ -256,6 +310,7 @@ class FakeLLMServer:
     def clear(self) -> None:
         with self._lock:
             self.requests.clear()
+            self.file_requests.clear()
             self._script.clear()
 
     # ------------------------------------------------------------ serving
@@ -263,14 +318,23 @@ class FakeLLMServer:
     def _handle(self, h: BaseHTTPRequestHandler) -> None:
         path = h.path.split("?", 1)[0].rstrip("/")
         api = {"/v1/chat/completions": "openai", "/v1/messages": "anthropic"}.get(path, "unknown")
+        if gemini_api.GENERATE_PATH.match(path):
+            api = "gemini"
         length = int(h.headers.get("content-length") or 0)
         raw = h.rfile.read(length) if length else b""
         headers = {k.lower(): ("<redacted>" if k.lower() in SECRET_HEADERS else v) for k, v in h.headers.items()}
+        if path == gemini_api.UPLOAD_PATH or gemini_api.FILE_PATH.match(path):
+            self._files(h, path, headers, raw)
+            return
+        if h.command != "POST":
+            self._send_error(h, api, 405, f"{h.command} {path} is not allowed", "invalid_request_error")
+            return
         try:
             body: Any = json.loads(raw.decode("utf-8")) if raw else None
         except (UnicodeDecodeError, json.JSONDecodeError):
             body = None
-        req = RecordedRequest(path=path, api=api, headers=headers, body=body)
+        req = RecordedRequest(path=path, api=api, headers=headers, body=body,
+                              files=self.files.by_uri() if api == "gemini" else {})
         with self._lock:
             self.requests.append(req)
         if api == "unknown":
@@ -286,9 +350,33 @@ class FakeLLMServer:
         reply = entry if entry is not None else responder(req)
         self._answer(h, req, reply)
 
+    def _files(self, h: BaseHTTPRequestHandler, path: str, headers: dict[str, str], raw: bytes) -> None:
+        """The Gemini Files API (uploads are not model calls: no script entry is used)."""
+        with self._lock:
+            self.file_requests.append((h.command, path))
+        query = parse_qs(urlsplit(h.path).query)
+        extra: dict[str, str] = {}
+        if path == gemini_api.UPLOAD_PATH and h.command == "POST" and "upload_id" in query:
+            status, extra, payload = self.files.chunk(query["upload_id"][0], headers, raw)
+        elif path == gemini_api.UPLOAD_PATH and h.command == "POST":
+            try:
+                body = json.loads(raw.decode("utf-8")) if raw else {}
+            except (UnicodeDecodeError, json.JSONDecodeError):
+                body = None
+            status, extra, payload = self.files.start(headers, body, self.base_url_gemini)
+        elif (m := gemini_api.FILE_PATH.match(path)) and h.command == "GET":
+            status, payload = self.files.get(m.group("id"))
+        elif (m := gemini_api.FILE_PATH.match(path)) and h.command == "DELETE":
+            status, payload = self.files.delete(m.group("id"))
+        else:
+            status, payload = 405, gemini_api.error(405, f"{h.command} {path} is not allowed")
+        self._send_raw(h, status, json.dumps(payload).encode("utf-8"), "application/json", extra)
+
     @staticmethod
     def _invalid(req: RecordedRequest) -> str | None:
         body = req.body
+        if req.api == "gemini":
+            return gemini_api.invalid(body)
         if not isinstance(body, dict):
             return "request body is not a JSON object"
         if not isinstance(body.get("model"), str) or not body["model"]:
@@ -309,7 +397,13 @@ class FakeLLMServer:
             extra = {"Retry-After": reply.retry_after} if reply.retry_after is not None else {}
             kind = {429: "rate_limit_error", 529: "overloaded_error"}.get(
                 reply.code, "api_error" if reply.code >= 500 else "invalid_request_error")
-            self._send_error(h, req.api, reply.code, reply.message, kind, extra)
+            self._send_error(h, req.api, reply.code, reply.message, kind, extra, retry_delay=reply.retry_delay)
+        elif reply.kind == "bad_key":
+            if req.api == "gemini":
+                self._send_error(h, req.api, 400, "API key not valid. Please pass a valid API key.",
+                                 "invalid_request_error", reason="API_KEY_INVALID")
+            else:
+                self._send_error(h, req.api, 401, "Incorrect API key provided: sk-...e7f2.", "authentication_error")
         elif reply.kind == "hang":
             if self._stop.wait(reply.seconds):
                 return  # server stopping: drop the connection
@@ -327,6 +421,10 @@ class FakeLLMServer:
     def _send_completion(self, h: BaseHTTPRequestHandler, req: RecordedRequest, text: str, how: str) -> None:
         n = next(self._ids)
         tokens_in, tokens_out = _usage(req, text)
+        if req.api == "gemini":
+            payload = gemini_api.completion(text, how, req.model or "", tokens_in, tokens_out)
+            self._send_raw(h, 200, json.dumps(payload).encode("utf-8"), "application/json")
+            return
         if req.api == "openai":
             message: dict[str, Any] = {"role": "assistant", "content": text, "refusal": None}
             if how == "refusal":
@@ -351,9 +449,13 @@ class FakeLLMServer:
         self._send_raw(h, 200, json.dumps(payload).encode("utf-8"), "application/json")
 
     def _send_error(self, h: BaseHTTPRequestHandler, api: str, status: int, message: str, kind: str,
-                    headers: dict[str, str] | None = None) -> None:
-        if api == "anthropic":
-            payload: dict[str, Any] = {"type": "error", "error": {"type": kind, "message": message}}
+                    headers: dict[str, str] | None = None, *, retry_delay: float | None = None,
+                    reason: str | None = None) -> None:
+        payload: dict[str, Any]
+        if api == "gemini":
+            payload = gemini_api.error(status, message, retry_delay=retry_delay, reason=reason)
+        elif api == "anthropic":
+            payload = {"type": "error", "error": {"type": kind, "message": message}}
         else:
             code = {429: "rate_limit_exceeded"}.get(status)
             payload = {"error": {"message": message, "type": kind, "param": None, "code": code}}
