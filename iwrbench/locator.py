@@ -52,7 +52,7 @@ class Element:
         """The best short human label: what a user would call this element."""
         a = self.attributes
         for value in (self.name, self.text, a.get("aria-label", ""), a.get("placeholder", ""),
-                      a.get("title", ""), a.get("alt", ""), a.get("value", "")):
+                      a.get("title", ""), a.get("alt", ""), shown_value(self)):
             value = " ".join(str(value).split())
             if value:
                 return value
@@ -65,6 +65,14 @@ class Element:
             label = label[: limit - 1] + "…"
         role = f" role={self.role}" if self.role and self.role not in {self.tag, "generic"} else ""
         return f'<{self.tag}{role}> "{label}"' if label else f"<{self.tag}{role}>"
+
+
+def shown_value(e: Element) -> str:
+    """The value attribute where a user sees it (a button's caption, a field's text); a checkbox's or
+    radio's value ('on') is never shown."""
+    if e.tag.lower() == "input" and (e.attributes.get("type") or "").lower() in ("checkbox", "radio", "hidden"):
+        return ""
+    return e.attributes.get("value", "")
 
 
 def element_kind(e: Element) -> str:
@@ -395,7 +403,7 @@ MARGIN = 1.0  # the best must beat the runner-up by this much unless the two are
 def _fields(e: Element) -> list[str]:
     a = e.attributes
     values = [e.name, e.text, a.get("aria-label", ""), a.get("placeholder", ""), a.get("title", ""),
-              a.get("alt", ""), a.get("value", ""), a.get("label", "")]
+              a.get("alt", ""), shown_value(e), a.get("label", "")]
     out = []
     for v in values:
         n = normalize(v)
@@ -434,7 +442,7 @@ def symbol_score(phrase: str, raw_fields: Sequence[str]) -> float:
 
 def _raw_fields(e: Element) -> list[str]:
     a = e.attributes
-    return [v for v in (e.name, e.text, a.get("aria-label", ""), a.get("title", ""), a.get("value", ""),
+    return [v for v in (e.name, e.text, a.get("aria-label", ""), a.get("title", ""), shown_value(e),
                         a.get("alt", "")) if v]
 
 
@@ -468,7 +476,7 @@ def _word_tokens(e: Element) -> set[str]:
     a = e.attributes
     parts = [e.name, e.text[:300], a.get("aria-label", ""), a.get("placeholder", ""), a.get("title", ""),
              a.get("alt", ""), a.get("id", ""), a.get("name", ""), a.get("class", ""), a.get("type", ""),
-             a.get("value", ""), a.get("href", "").rsplit("/", 1)[-1], a.get("src", "").rsplit("/", 1)[-1]]
+             shown_value(e), a.get("href", "").rsplit("/", 1)[-1], a.get("src", "").rsplit("/", 1)[-1]]
     out: set[str] = set()
     for p in parts:
         out.update(tokens(p.replace("-", " ").replace("_", " ")))
@@ -772,6 +780,19 @@ def rank(action_type: str, description: str, elements: Sequence[Element], *,
     return q, scored
 
 
+def _containers_last(scored: list[Scored], margin: float) -> list[Scored]:
+    """Among the elements that match about equally well, one that holds another of them (a card
+    around its icon, a list item around its link) is what the user did not name: it goes behind them."""
+    if len(scored) < 2:
+        return scored
+    top = scored[0].score
+    near = [s for s in scored if s.score > top - margin and s.element.bbox is not None]
+    holders = {id(s) for s in near if any(o is not s and _box_inside(o.element.bbox, s.element.bbox) for o in near)}
+    if not holders or len(holders) == len(near):
+        return scored
+    return [s for s in scored if id(s) not in holders] + [s for s in scored if id(s) in holders]
+
+
 def _inner_first(q: Query, scored: list[Scored]) -> list[Scored]:
     """A container whose text merely includes the quoted label (a results list, a card) loses 4 points
     to an element inside it whose own label is that quote: the user named the inner one."""
@@ -800,6 +821,7 @@ def choose(action_type: str, description: str, elements: Sequence[Element], *,
     if not elements:
         return Choice(None, "offline", reason="the page has no interactive elements", candidates=0)
     q, scored = rank(action_type, description, elements, typed_text=typed_text, anchors=anchors, ignore=ignore)
+    scored = _containers_last(scored, margin)
     best = scored[0]
     alts = tuple(f"{s.element.summary(40)} {s.score:.1f}" for s in scored[:3])
     if best.score < min_score:
@@ -823,6 +845,9 @@ def choose(action_type: str, description: str, elements: Sequence[Element], *,
                       score=chosen.score, candidates=len(elements),
                       runner_up=None, alternatives=alts)
     rivals = [s for s in scored[1:] if s.score > best.score - margin]
+    # A container of the chosen element (its card, its list item) is no rival: it is the same click.
+    rivals = [s for s in rivals if not (s.element.bbox and best.element.bbox
+                                        and _box_inside(best.element.bbox, s.element.bbox))]
     distinct = [s for s in rivals if not _equivalent(s.element, best.element)]
     if distinct:
         return Choice(None, "offline", reason=f"ambiguous: {len(distinct) + 1} elements match about equally well",

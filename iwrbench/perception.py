@@ -20,6 +20,7 @@ import logging
 import time
 import urllib.request
 import weakref
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -106,6 +107,8 @@ def _node_text(node: Any, cap: int) -> str:
         name = (n.node_name or "").lower()
         if name in ("script", "style", "noscript", "template", "head"):
             continue
+        if kind == 1 and n is not node and getattr(n, "is_visible", None) is False:
+            continue  # text a user cannot see (display: none, visibility: hidden) names nothing
         stack.extend(reversed(_children(n)))
     return _collapse(" ".join(out), cap)
 
@@ -171,19 +174,22 @@ def twin_key(e: Element) -> tuple[str, str, str]:
 
 
 def with_card_context(elements: list[Element], nodes: dict[int, Any]) -> list[Element]:
-    """Elements that look alike (several 'Add to cart' buttons, a delete icon per row) get as context
-    the text of their own card or row: the largest ancestor that holds no other look-alike. That is
-    what "the 'Add to cart' button on the Desk Lamp card" points at, however long the card's text."""
-    groups: dict[tuple[str, str, str], list[Element]] = {}
+    """An element that has others of its kind on the page (several 'Add to cart' buttons, a delete icon
+    per row, one card among cards) gets as context the text of its own card or row: the largest
+    ancestor that holds no other element of its kind. That is what "the 'Add to cart' button on the
+    Desk Lamp card" points at, however long the card's text, and never a list of all the cards.
+    Look-alikes (same kind and label) also carry their section's heading ("the ... result")."""
+    groups: dict[str, list[Element]] = {}
     for e in elements:
-        groups.setdefault(twin_key(e), []).append(e)
+        groups.setdefault(e.kind, []).append(e)
+    twins = {k for k, n in Counter(twin_key(e) for e in elements).items() if n > 1}
     cards: dict[int, str] = {}
-    for twins in groups.values():
-        if len(twins) < 2 or len(twins) > 200:
+    for kin in groups.values():
+        if len(kin) < 2 or len(kin) > 400:
             continue
         chains: dict[int, list[Any]] = {}
-        below: dict[int, int] = {}  # id(ancestor) -> how many twins it holds
-        for e in twins:
+        below: dict[int, int] = {}  # id(ancestor) -> how many of the kind it holds
+        for e in kin:
             chain, n = [], getattr(nodes.get(e.index), "parent_node", None)
             for _ in range(60):
                 if n is None:
@@ -193,19 +199,18 @@ def with_card_context(elements: list[Element], nodes: dict[int, Any]) -> list[El
             chains[e.index] = chain
             for a in chain:
                 below[id(a)] = below.get(id(a), 0) + 1
-        for e in twins:
+        for e in kin:
             card = None
             for a in chains[e.index]:
                 if below[id(a)] > 1:
                     break
                 card = a
-            if card is not None:
-                text = _node_text(card, CARD_CAP)
+            text = _node_text(card, CARD_CAP) if card is not None else ""
+            if twin_key(e) in twins and card is not None:
                 heading = _section_heading(card)
                 if heading and heading not in text:
-                    text = f"{heading} {text}"  # "the 'X' result": twins told apart by their section too
-                if len(text) > len(e.text):
-                    cards[e.index] = text
+                    text = f"{heading} {text}"  # "the 'X' result": look-alikes told apart by their section too
+            cards[e.index] = text if len(text) > len(e.text) else ""
     return [replace(e, context=cards[e.index]) if e.index in cards else e for e in elements]
 
 

@@ -360,3 +360,22 @@ def test_glyph_noise_in_the_recording_is_judged_as_a_change_without_words():
     assert decide(ev)[0] == "pass"
     assert decide(_evidence(gt_words=noise, gt_px=0.004, cand_px=0.0, assertion="The Bold button is highlighted."))[0] \
         == "fail"
+
+
+def test_a_change_of_order_alone_is_judged_by_the_order():
+    """A dragged list item changes no word and few pixels: the page passes by re-ordering its lines the
+    same way, and fails by keeping them."""
+    from iwrbench.judges.change import reordered, same_relative_order
+
+    before = "Item 1\nItem 2\nItem 3\nItem 4"
+    after = "Item 2\nItem 3\nItem 1\nItem 4"
+    assert reordered(before, after) == ["item 2", "item 3", "item 1", "item 4"]
+    assert reordered(before, before) is None
+    assert same_relative_order(["item 2", "item 1", "item 4"], reordered(before, after))
+    gt = TokenChange()
+    ev = _evidence(gt_words=gt, gt_px=0.0003, cand_px=0.0, assertion="'Item 1' now sits between 'Item 3' and 'Item 4'.")
+    ev.gt_order = reordered(before, after)
+    ev.text = Side(TokenChange(), PixelChange(0.0, np.zeros((9, 16), bool)), after_text=before)
+    assert decide(ev)[0] == "fail"
+    ev.order = reordered(before, after)
+    assert decide(ev)[0] == "pass"

@@ -47,7 +47,9 @@ from iwrbench.judges.change import (
     literal_present,
     numbers_diverged,
     pixel_change,
+    reordered,
     reproduction,
+    same_relative_order,
     token_change,
 )
 from iwrbench.judges.ocr import OcrCache, OcrError
@@ -97,14 +99,21 @@ class Evidence:
     literals_missing: list[str] = field(default_factory=list)  # ... that the candidate does not show
     typed_missing: bool = False
     random_numbers: bool = False  # the recording's numbers are the page's random state (numbers_diverged)
+    typed_masked: bool = False  # a Type whose text went into a masked (password) field
+    gt_order: list[str] | None = None  # the recording's lines in their new order, when only their order changed
+    order: list[str] | None = None  # the page's, likewise
     notes: list[str] = field(default_factory=list)
 
     @property
     def candidate_still(self) -> bool:
-        """Nothing at all moved on the candidate: text, fields, scroll, focus and pixels."""
+        """Nothing at all moved on the candidate: text, fields, scroll, focus and pixels. A change of
+        pixels below TINY_PIXELS still counts when the recording's own change was as small (a spinner
+        greyed out, a thin outline) and the page's is of the same order."""
         px = self.text.pixels
+        gt_px = self.gt.pixels.fraction if self.gt is not None and self.gt.pixels is not None else 0.0
+        small_alike = px is not None and 0 < gt_px < CLEAR_PIXELS and px.fraction >= MAGNITUDE_PASS * gt_px > 0
         return (self.text.words.is_empty() and not self.inputs_changed and self.scrolled == (0.0, 0.0)
-                and not self.focus_changed and (px is None or px.fraction < TINY_PIXELS))
+                and not self.focus_changed and (px is None or px.fraction < TINY_PIXELS) and not small_alike)
 
 
 # ---------------------------------------------------------------- candidate text
@@ -173,6 +182,15 @@ def decide(ev: Evidence) -> tuple[str, str]:
     a = ev.action
     if ev.typed_missing:
         return "fail", f"no field took the typed text {a.text!r}"
+    if a.type == "Press" and FOCUS_MOVES.search(a.logical_assertion or "") and not ev.focus_changed \
+            and ev.gt is not None:
+        # "The keyboard focus moves up to the 'Section 3' header": a key that moves the focus, and the
+        # page's focus did not move (its focus ring may still redraw, which is no evidence).
+        return "fail", "the assertion says the focus moves; the page's focus stayed where it was"
+    if ev.typed_masked and not ev.literals_missing:
+        # A password field: the recording shows dots (read by OCR as anything: 'o0000'), the page's
+        # field holds the typed text. That is the change the action makes.
+        return "pass", "the typed text is in a masked (password) field"
 
     text_rep = reproduction(ev.gt.words, ev.text.words, any_number=ev.random_numbers) if ev.gt else None
     screen_rep = reproduction(ev.gt.words, ev.screen.words, any_number=ev.random_numbers) \
@@ -191,6 +209,16 @@ def decide(ev: Evidence) -> tuple[str, str]:
             return "undecided", "no recorded checkpoint for this step and the page did not change"
         return "pass", f"no recorded checkpoint for this step; the page changed{lit}"
 
+    if ev.gt_order is not None and ev.gt.words.weight < CLEAR_WORDS and a.type != "Scroll":
+        # The recording re-ordered lines (a dragged item, a sorted column): the words did not change.
+        # Decided here only when the page shows at least two of those lines; else as before.
+        moved = " / ".join(ev.gt_order[:3])
+        if ev.order is not None and len(set(ev.order) & set(ev.gt_order)) >= 2:
+            if same_relative_order(ev.order, ev.gt_order):
+                return "pass", f"the page re-ordered its lines as the recording did ({moved} ...)"
+            return "fail", f"the page re-ordered its lines differently ({' / '.join(ev.order[:3])} ...)"
+        if ev.order is None and len(set(_lines(ev.text.after_text)) & set(ev.gt_order)) >= 2:
+            return "fail", f"the recording re-ordered its lines ({moved} ...); the page's kept their order"
     gt_words = 0.0 if glyph_noise(ev.gt.words, a.logical_assertion) else ev.gt.words.weight
     gt_px = ev.gt.pixels.fraction if ev.gt.pixels else 0.0
     if ev.literals_missing and not (ev.candidate_still and (gt_words >= CLEAR_WORDS or gt_px >= CLEAR_PIXELS)):
@@ -232,6 +260,10 @@ def decide(ev: Evidence) -> tuple[str, str]:
         if best.ratio >= PASS_RATIO:
             return "pass", f"{best.summary}{lit}"
         region = _region(ev)
+        if ev.random_numbers and _only_numbers(ev.gt.words) and _numbers_moved(ev) and (region is None or
+                                                                                      region >= REGION_OVERLAP):
+            # A game's board: which numbers change depends on where its random tiles fell.
+            return "pass", f"numbers changed as in the recording, where it changed ({best.summary}){lit}"
         if (best.ratio >= FAIL_RATIO and region is not None and region >= REGION_OVERLAP
                 and _precision(ev) >= PASS_RATIO):
             # OCR reads struck-through or re-ordered text unevenly: part of the recorded change, in the
@@ -271,7 +303,31 @@ def decide(ev: Evidence) -> tuple[str, str]:
         return "pass", f"the recording barely changed; the page now shows {mentioned[0]!r}, as the assertion says"
     if ev.literals_expected:
         return "pass", f"the recording barely changed; the page changed and{lit[1:]}"
+    cand_px = ev.text.pixels.fraction if ev.text.pixels else None
+    region = _region(ev)
+    if gt_px > 0 and cand_px is not None and cand_px >= MAGNITUDE_PASS * gt_px and region is not None \
+            and region >= REGION_OVERLAP:
+        return "pass", f"a small change ({cand_px:.2%} of the screen) where the recording's ({gt_px:.2%}) was"
     return "undecided", "the recording barely changed visibly; nothing to compare the page's change with"
+
+
+FOCUS_MOVES = re.compile(r"\bfocus(?:ed)?\b[^.;]{0,30}\b(?:moves?|goes|jumps|shifts|lands?|is now|passes)\b|"
+                         r"\b(?:moves?|gets|receives|takes|has)\s+(?:the\s+)?(?:keyboard\s+)?focus\b", re.IGNORECASE)
+
+
+def _lines(text: str) -> list[str]:
+    return [x for x in (normalise(line) for line in text.replace("\t", "\n").splitlines()) if x]
+
+
+def _only_numbers(change: TokenChange) -> bool:
+    toks = set(change.appeared) | set(change.disappeared)
+    return bool(toks) and all(t.isdigit() for t in toks)
+
+
+def _numbers_moved(ev: Evidence) -> bool:
+    """The page's numbers changed too: one appeared or disappeared on its text or on its screen."""
+    return any(t.isdigit() for side in (ev.text, ev.screen) if side is not None
+               for t in (*side.words.appeared, *side.words.disappeared))
 
 
 def glyph_noise(change: TokenChange, assertion: str) -> bool:
@@ -395,6 +451,8 @@ class OfflineAssertionJudge:
                       focus_changed=start.focused != after.focused, notes=notes)
         if action.type == "Type":
             ev.typed_missing = not typed_text_present(action, start, after)
+            ev.typed_masked = any(masked(after.inputs.get(k, "")) and after.inputs.get(k, "").endswith(TYPED_MARK)
+                                  for k in changed_inputs(start, after))
 
         gt_before_text = gt_after_text = None
         if span is not None:
@@ -405,6 +463,10 @@ class OfflineAssertionJudge:
                 ev.gt = Side(token_change(gt_before_text, gt_after_text, ocr_noise=True), gt_pixels, gt_after_text)
                 shown_before = start.screen_text if start.screen_text is not None else visible_text(start)
                 ev.random_numbers = numbers_diverged(gt_before_text, shown_before)
+                ev.gt_order = reordered(gt_before_text, gt_after_text)
+                if ev.gt_order is not None:
+                    ev.order = reordered(visible_text(start).replace("\t", "\n"),
+                                         visible_text(after).replace("\t", "\n"))
                 if ev.random_numbers:
                     notes.append("the page's numbers differ from the recording's before this action: "
                                  "changed numbers are compared by kind, not value")

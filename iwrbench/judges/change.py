@@ -259,3 +259,28 @@ def cell_overlap(reference: PixelChange, candidate: PixelChange) -> float:
         return 0.0
     grown = cv2.dilate(candidate.cells.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     return float((reference.cells & grown).sum() / reference.cell_count)
+
+
+# ---------------------------------------------------------------- order
+
+
+def reordered(before: str, after: str) -> list[str] | None:
+    """The new order of the lines two texts share, when only their order changed (a sorted table, a
+    dragged list item): words alone cannot see that. None when the shared lines kept their order.
+    Only lines that occur once on each side are followed (they can be told apart)."""
+    b = [x for x in (normalise(line) for line in before.splitlines()) if x]
+    a = [x for x in (normalise(line) for line in after.splitlines()) if x]
+    cb, ca = Counter(b), Counter(a)
+    keys = {x for x in cb if cb[x] == 1 and ca.get(x) == 1}
+    if len(keys) < 2:
+        return None
+    old, new = [x for x in b if x in keys], [x for x in a if x in keys]
+    return new if old != new else None
+
+
+def same_relative_order(one: list[str], other: list[str]) -> bool:
+    """Whether the lines both lists hold come in the same order in each (at least two of them)."""
+    shared = set(one) & set(other)
+    if len(shared) < 2:
+        return False
+    return [x for x in one if x in shared] == [x for x in other if x in shared]
