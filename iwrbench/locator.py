@@ -567,7 +567,10 @@ def score_element(q: Query, e: Element, action_type: str, extent: tuple[float, f
     for phrase, relation in q.context_quoted:
         direct = _phrase_score(phrase, fields)
         ctx = _phrase_score(phrase, [normalize(e.context)]) if e.context else 0.0
-        near = 7.0 * (ctx >= 4.0) + 0.1 * ctx
+        # Its row's text speaks for an element with little text of its own (an icon, a checkbox); a
+        # card or list item that has its own title must name the phrase itself.
+        relies = len(normalize(e.text).split()) <= 3
+        near = (7.0 * (ctx >= 4.0) + 0.1 * ctx) if relies else 0.0
         placed = spatial_scores.get((phrase, relation)) if spatial_scores else None
         if placed:
             # The text was found on the page: where the element sits decides, the row text only helps.

@@ -20,7 +20,6 @@ import logging
 import time
 import urllib.request
 import weakref
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -174,15 +173,13 @@ def twin_key(e: Element) -> tuple[str, str, str]:
 
 
 def with_card_context(elements: list[Element], nodes: dict[int, Any]) -> list[Element]:
-    """An element that has others of its kind on the page (several 'Add to cart' buttons, a delete icon
-    per row, one card among cards) gets as context the text of its own card or row: the largest
-    ancestor that holds no other element of its kind. That is what "the 'Add to cart' button on the
-    Desk Lamp card" points at, however long the card's text, and never a list of all the cards.
-    Look-alikes (same kind and label) also carry their section's heading ("the ... result")."""
-    groups: dict[str, list[Element]] = {}
+    """Elements that look alike (several 'Add to cart' buttons, a delete icon per row) get as context the
+    text of their own card or row: the largest ancestor that holds no other look-alike, with its
+    section's heading. That is what "the 'Add to cart' button on the Desk Lamp card" or "the '...'
+    result" points at, however long the card's text."""
+    groups: dict[tuple[str, str, str], list[Element]] = {}
     for e in elements:
-        groups.setdefault(e.kind, []).append(e)
-    twins = {k for k, n in Counter(twin_key(e) for e in elements).items() if n > 1}
+        groups.setdefault(twin_key(e), []).append(e)
     cards: dict[int, str] = {}
     for kin in groups.values():
         if len(kin) < 2 or len(kin) > 400:
@@ -205,12 +202,14 @@ def with_card_context(elements: list[Element], nodes: dict[int, Any]) -> list[El
                 if below[id(a)] > 1:
                     break
                 card = a
-            text = _node_text(card, CARD_CAP) if card is not None else ""
-            if twin_key(e) in twins and card is not None:
-                heading = _section_heading(card)
-                if heading and heading not in text:
-                    text = f"{heading} {text}"  # "the 'X' result": look-alikes told apart by their section too
-            cards[e.index] = text if len(text) > len(e.text) else ""
+            if card is None:
+                continue
+            text = _node_text(card, CARD_CAP)
+            heading = _section_heading(card)
+            if heading and heading not in text:
+                text = f"{heading} {text}"  # "the 'X' result": look-alikes told apart by their section too
+            if len(text) > len(e.text):
+                cards[e.index] = text
     return [replace(e, context=cards[e.index]) if e.index in cards else e for e in elements]
 
 
