@@ -74,6 +74,7 @@ def test_import_evaluate_and_rerun_changes_nothing(tiny_data, tmp_path):
     assert report["generation"]["imported"] == 2 and report["generation"]["protocols"] == {"imported": 2}
     rec = json.loads(layout.eval_path(out, "t1", "published/gpt-5", None).read_text())
     assert rec["generation"]["imported_from"] == str(pages["t1"].resolve())
+    assert rec["judges"]["image_metric"] == "ssim+hsv" and rec["judges"]["ocr_engine"].startswith("rapidocr")
 
     before = snapshot(out)
     proc = import_pages(src, tiny_data, out, env)
