@@ -31,14 +31,20 @@ def build_parser() -> argparse.ArgumentParser:
                         help="model whose pages to evaluate, as given to generate.py (repeatable; also comma "
                              "lists). Required unless --report-only")
     parser.add_argument("--judge", metavar="NAME",
-                        help="model used by the replay agent and the judges (e.g. openai/gpt-4o). "
-                             "Default: none, fully offline")
+                        help="model that judges assertions and grades the rubric, and by default also picks "
+                             "elements (e.g. openai/gpt-4o). Default: none, the offline judges")
+    parser.add_argument("--agent", metavar="NAME",
+                        help="model that picks the elements to act on, or 'offline' for the deterministic locator. "
+                             "Default: the --judge model, else offline. When it differs from the judge, results go "
+                             "to the judge folder <judge>+agent-<agent>")
     cli.add_video_input_argument(parser, evaluate=True)
+    cli.add_protocol_arguments(parser, evaluate=True)
     parser.add_argument("--report-only", action="store_true",
                         help="rebuild reports from existing eval.json files; no browser, no model")
-    parser.add_argument("--image-metric", choices=("ssim", "dinov2"), default="ssim",
-                        help="image similarity: aligned SSIM + colour (default) or DINOv2 (needs torch, "
-                             "transformers and local weights)")
+    parser.add_argument("--image-metric", choices=("ssim", "dinov2", "dinov2-paper"), default="ssim",
+                        help="image similarity: aligned SSIM + colour (default), DINOv2 on the whole page, or "
+                             "dinov2-paper: the published dinov2-base with its default centre crop (both DINOv2 "
+                             "metrics need torch, transformers and the weights in the local Hugging Face cache)")
     parser.add_argument("--no-visual", action="store_true",
                         help="skip visual scoring (VFS is then null); for timing the replay alone")
     parser.add_argument("--step-timeout", type=float, default=10.0, metavar="S",
@@ -68,7 +74,7 @@ def print_leaderboards(result: Path, judges: list[str]) -> None:
     from iwrbench.report import leaderboard_text
 
     for slug in judges:
-        print(f"\nLeaderboard ({slug} judge) — {layout.reports_dir(result, None if slug == 'offline' else slug)}")
+        print(f"\nLeaderboard ({slug} judge) — {result / 'reports' / slug}")
         print(leaderboard_text(result, slug))
 
 
@@ -99,31 +105,37 @@ def main() -> int:
     from iwrbench.evaluation_parts import check_judge_available
     from iwrbench.manifest import collect_manifest
     from iwrbench.progress import ProgressPrinter
+    from iwrbench.prompt_file import load_prompt_file
 
-    settings = EvalSettings(judge=args.judge, workers=cli.resolve_workers(args, 2), force=args.force,
+    prompt = load_prompt_file(args.prompt_file) if args.prompt_file else None
+    settings = EvalSettings(judge=args.judge, agent=args.agent.strip() if args.agent else None,
+                            workers=cli.resolve_workers(args, 2), force=args.force,
                             visual=not args.no_visual, image_metric=args.image_metric,
                             step_timeout=args.step_timeout, task_timeout=args.task_timeout,
-                            variant=cli.run_variant(args))
+                            variant=cli.run_variant(args, prompt))
     check_judge_available(settings)
     any_error = False
     for model in models:
-        with ProgressPrinter(len(tasks), f"evaluate {model}", quiet=args.quiet) as progress:
+        label = layout.run_slug(model, settings.variant) if settings.variant else model
+        with ProgressPrinter(len(tasks), f"evaluate {label}", quiet=args.quiet) as progress:
             summary = asyncio.run(run_evaluation(tasks, result, model, settings, progress=progress.update))
         errors = [o for o in summary.outcomes if o.status == "error"]
         any_error |= bool(errors)
-        print(f"{model}: {summary.count('scored')} scored, {summary.count('skipped')} already done, "
+        print(f"{label}: {summary.count('scored')} scored, {summary.count('skipped')} already done, "
               f"{len(errors)} errors in {summary.seconds:.1f}s", file=sys.stderr)
         for o in errors:
             print(f"  task {o.task_id}: {o.message}", file=sys.stderr)
         # A run that evaluated nothing keeps the manifest of the run that produced the scores: its
         # settings (and created_at) are the ones behind the numbers, and the reports stay byte-identical.
         did_work = summary.count("skipped") < len(summary.outcomes)
-        report(result, args.data, [layout.judge_slug(args.judge)], collect_manifest({
-            "model": model, "judge": args.judge, "data": args.data, "image_metric": args.image_metric,
+        report(result, args.data, [settings.folder], collect_manifest({
+            "model": model, "judge": args.judge, "agent": settings.agent_model or "offline",
+            "judge_folder": settings.folder, "protocol": args.protocol,
+            "prompt_file": prompt.record if prompt else None, "data": args.data, "image_metric": args.image_metric,
             "video_input": args.video_input, "variant": list(settings.variant),
             "visual": not args.no_visual, "workers": settings.workers, "step_timeout": args.step_timeout,
             "task_timeout": args.task_timeout, "tasks_selected": len(tasks)}) if did_work else None)
-    slug = layout.judge_slug(args.judge)
+    slug = settings.folder
     if not args.quiet:
         print_leaderboards(result, [slug])
     return cli.EXIT_TASK_FAILED if any_error else cli.EXIT_OK

@@ -15,6 +15,7 @@ import logging
 import sys
 from pathlib import Path
 
+from iwrbench import cli, layout
 from iwrbench.cli import (
     add_common_arguments,
     add_video_input_argument,
@@ -29,6 +30,8 @@ from iwrbench.errors import UserError
 from iwrbench.generation import GenerationSettings, format_summary, run_generation
 from iwrbench.models.registry import NAME_HELP, get_model, parse_model_name
 from iwrbench.models.settings import resolve_settings
+from iwrbench.prompt_file import load_prompt_file
+from iwrbench.protocol import paper_config
 from iwrbench.video_clip import VideoSettings
 
 DEFAULT_WORKERS = 8
@@ -57,8 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--max-images", type=positive_int, metavar="N",
                    help="images per request in all, frames + contact sheets (IWRBENCH_MAX_IMAGES; 70)")
     g.add_argument("--image-side", type=positive_int, metavar="PIXELS", help="longest image side in pixels (IWRBENCH_IMAGE_SIDE; 1280)")
-    g.add_argument("--fps", type=positive_float, metavar="FPS", default=1.0, help="frames sampled per second of video (1)")
-    g.add_argument("--max-frames", type=positive_int, metavar="N", default=64,
+    g.add_argument("--fps", type=positive_float, metavar="FPS", help="frames sampled per second of video (1)")
+    g.add_argument("--max-frames", type=positive_int, metavar="N",
                    help="at most this many frames, evenly spread over longer videos (64)")
     v = parser.add_argument_group("native video (--video-input native): the recording is sent as it is when it "
                                   "fits these limits, else re-encoded (VP8 WebM) to fit")
@@ -70,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--video-max-mb", type=positive_float, metavar="MB", default=20.0,
                    help="largest video in MB (20); a longer recording gets fewer frames per second, then "
                         "fewer pixels; Gemini takes a request over 20 MB through its Files API")
+    p = parser.add_argument_group("protocol and instructions (each non-default choice writes its pages to a "
+                                  "folder of its own, <model_slug>--paper, <model_slug>--prompt-<sha8>)")
+    cli.add_protocol_arguments(p)
     g.add_argument("--no-cache", action="store_true",
                    help="neither read nor write the response cache (IWRBENCH_CACHE_DIR, default .cache/responses); "
                         "--force skips reading it but stores the new replies")
@@ -87,19 +93,35 @@ def main(argv: list[str] | None = None) -> int:
     if args.video_input == "native" and spec.provider == "builtin":
         raise UserError(f"--video-input native: {args.model} builds pages from the task, it is shown no video; "
                         "use --video-input frames")
-    flags = {"max_tokens": args.max_tokens, "temperature": args.temperature, "timeout": args.timeout,
-             "max_attempts": args.max_attempts, "max_images": args.max_images, "image_side": args.image_side,
+    prompt = load_prompt_file(args.prompt_file) if args.prompt_file else None
+    request_flags = {"max_tokens": args.max_tokens, "temperature": args.temperature, "timeout": args.timeout,
+                     "max_images": args.max_images, "image_side": args.image_side}
+    if args.protocol == "paper":
+        if args.video_input == "native":
+            raise UserError("--protocol paper sends frames, as the published code does; drop --video-input native")
+        given = [f"--{k.replace('_', '-')}" for k, v in {**request_flags, "fps": args.fps,
+                                                          "max_frames": args.max_frames}.items() if v is not None]
+        if given:
+            raise UserError(f"--protocol paper fixes the request settings; drop {', '.join(given)} "
+                            "(or use --protocol harness)")
+    flags = {**request_flags, "max_attempts": args.max_attempts,
              "refresh": True if args.force else None, "cache": False if args.no_cache else None}
     model_settings = resolve_settings(spec.provider, flags)
     model = get_model(args.model, model_settings)  # a missing API key stops here, before any work
     tasks = selected_tasks(args)
     workers = resolve_workers(args, DEFAULT_WORKERS)
-    settings = GenerationSettings(model=model_settings, fps=args.fps, max_frames=args.max_frames, force=args.force,
-                                  video_input=args.video_input, variant=run_variant(args),
+    variant = run_variant(args, prompt)
+    settings = GenerationSettings(model=model_settings, fps=args.fps or 1.0, max_frames=args.max_frames or 64,
+                                  force=args.force, video_input=args.video_input, variant=variant,
                                   video=VideoSettings(fps=args.video_fps, max_side=args.video_max_side,
-                                                      max_mb=args.video_max_mb))
+                                                      max_mb=args.video_max_mb),
+                                  protocol=args.protocol, prompt_file=prompt,
+                                  paper=paper_config(spec.model_id) if args.protocol == "paper" else None)
     summary = asyncio.run(_run(tasks, model, settings, Path(args.result), workers, quiet=args.quiet))
     print(format_summary(summary))
+    if variant:
+        print(f"  pages in {args.result}/<task>/{layout.run_slug(args.model, variant)}/ "
+              "(evaluate them with the same --protocol / --prompt-file / --video-input)")
     return summary.exit_code
 
 

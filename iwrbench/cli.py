@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from iwrbench.dataset import Task, load_tasks, parse_shard, select_tasks
 from iwrbench.errors import UserError
@@ -77,11 +78,30 @@ def add_video_input_argument(parser: argparse.ArgumentParser, *, evaluate: bool 
                         help=f"{what} (default: %(default)s)")
 
 
-def run_variant(args: argparse.Namespace) -> tuple[str, ...]:
-    """The run-slug tags of the settings on this command line (iwrbench.layout.variant_tags)."""
+def add_protocol_arguments(parser: Any, *, evaluate: bool = False) -> None:
+    """--protocol and --prompt-file, shared: pages generated with them are evaluated with them."""
+    if evaluate:
+        protocol_help = "evaluate the pages generate.py made with this --protocol (paper: <model_slug>--paper)"
+        prompt_help = ("evaluate the pages generate.py made with this --prompt-file (their folder "
+                       "<model_slug>--prompt-<first 8 hex of its sha256>)")
+    else:
+        protocol_help = ("harness (default): this harness's request. paper: the published code's request: its "
+                         "per-model token and image limits, 1 fps frames at recorded size, contact sheets first, "
+                         "no captions, temperature 0 (docs/protocol.md); fixes the request settings")
+        prompt_help = ("your own instructions instead of the built-in ones, a template with the fields {width} "
+                       "{height} {resolution} {fps} {frames} {sheets} {assets_base} ({{ and }} for braces)")
+    parser.add_argument("--protocol", choices=("harness", "paper"), default="harness", help=protocol_help)
+    parser.add_argument("--prompt-file", metavar="FILE", help=prompt_help)
+
+
+def run_variant(args: argparse.Namespace, prompt: Any = None) -> tuple[str, ...]:
+    """The run-slug tags of the settings on this command line (iwrbench.layout.variant_tags); `prompt`
+    is the loaded --prompt-file (iwrbench.prompt_file.PromptFile), if any."""
     from iwrbench.layout import variant_tags
 
-    return variant_tags(video_input=getattr(args, "video_input", "frames"))
+    return variant_tags(protocol=getattr(args, "protocol", "harness"),
+                        video_input=getattr(args, "video_input", "frames"),
+                        prompt_sha256=prompt.sha256 if prompt is not None else None)
 
 
 def resolve_workers(args: argparse.Namespace, default: int) -> int:

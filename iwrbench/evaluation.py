@@ -37,7 +37,8 @@ JUDGED_BEHIND = 3
 
 @dataclass
 class EvalSettings:
-    judge: str | None = None  # judge model name; None = fully offline
+    judge: str | None = None  # judge model name (assertions, rubric); None = the offline judges
+    agent: str | None = None  # model that picks elements: None = the judge model, "offline" = the offline locator
     workers: int = 2
     force: bool = False
     visual: bool = True  # visual scoring on (off only for benchmarking the replay)
@@ -47,10 +48,29 @@ class EvalSettings:
     task_timeout: float | None = None  # hard cap per task; default scales with the number of actions
     variant: tuple[str, ...] = ()  # run-slug tags of the pages (layout.variant_tags), e.g. ("video",)
 
+    @property
+    def agent_model(self) -> str | None:
+        """The model that picks elements, or None for the offline locator."""
+        if self.agent is None:
+            return self.judge
+        return None if self.agent == layout.OFFLINE_JUDGE else self.agent
+
+    @property
+    def folder(self) -> str:
+        """The judge folder's name: `offline`, the judge's slug, or `<judge>+agent-<agent>`."""
+        return layout.evaluator_slug(self.judge, self.agent_model)
+
+    def page_dir(self, result: Path, task_id: str, model: str) -> Path:
+        return layout.page_dir(result, task_id, model, self.variant)
+
+    def eval_dir(self, result: Path, task_id: str, model: str) -> Path:
+        return layout.eval_dir(result, task_id, model, self.judge, self.variant, agent=self.agent_model)
+
     def task_cap(self, task: Task) -> float:
         if self.task_timeout:
             return self.task_timeout
-        return 60.0 + len(task.actions) * (3 * self.step_timeout if self.judge else 2 * self.step_timeout)
+        models = self.judge or self.agent_model
+        return 60.0 + len(task.actions) * (3 * self.step_timeout if models else 2 * self.step_timeout)
 
 
 @dataclass
@@ -82,10 +102,14 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _base_record(task: Task, model: str, settings: EvalSettings) -> EvalRecord:
+def _base_record(task: Task, model: str, settings: EvalSettings, result: Path | None = None) -> EvalRecord:
     cls = task.classification
+    page_dir = settings.page_dir(result, task.id, model) if result is not None else None
     return EvalRecord(
-        task_id=task.id, model=model, judge=layout.judge_slug(settings.judge), total_steps=len(task.actions),
+        task_id=task.id, model=model, judge=layout.judge_slug(settings.judge),
+        agent=layout.judge_slug(settings.agent_model),
+        generation=generation_info(page_dir) if page_dir is not None else {},
+        total_steps=len(task.actions),
         classification={"domain": cls.domain, "sub_domain": cls.sub_domain,
                          "visual_complexity": cls.visual_complexity,
                          "interaction_complexity": cls.interaction_complexity},
@@ -95,14 +119,29 @@ def _base_record(task: Task, model: str, settings: EvalSettings) -> EvalRecord:
     )
 
 
+GENERATION_KEYS = ("protocol", "prompt_file", "imported_from", "imported_sha256")
+
+
+def generation_info(page_dir: Path) -> dict:
+    """What made the page (protocol, prompt file, or the file it was imported from), from its
+    generation.json, so eval.json and the reports say it."""
+    gen = read_json(page_dir / "generation.json")
+    return {k: gen[k] for k in GENERATION_KEYS if gen.get(k) is not None} if isinstance(gen, dict) else {}
+
+
 def judge_map(settings: EvalSettings) -> dict[str, str | None]:
     """Which judge produced which score: reports print this so no number hides its source."""
+    from iwrbench.judges.image_similarity import image_metric_label
+    from iwrbench.judges.ocr import ENGINE_ID
+
     llm = settings.judge
     return {
-        "locator": llm or "offline",
+        "locator": settings.agent_model or "offline",
         "assertion": llm or "offline",
         "visual_low": f"ocr+{settings.image_metric}" if settings.visual else None,
         "visual_high": llm if (llm and settings.visual) else None,
+        "ocr_engine": ENGINE_ID if settings.visual else None,
+        "image_metric": image_metric_label(settings.image_metric) if settings.visual else None,
     }
 
 
@@ -112,17 +151,19 @@ def _unperformed_steps(task: Task, reason: str) -> list[StepRecord]:
             for a in task.actions]
 
 
-def no_page_record(task: Task, model: str, settings: EvalSettings, why: str) -> EvalRecord:
+def no_page_record(task: Task, model: str, settings: EvalSettings, why: str,
+                   result: Path | None = None) -> EvalRecord:
     """The model produced no page: every action fails, every score is 0, and the task is counted."""
-    rec = _base_record(task, model, settings)
+    rec = _base_record(task, model, settings, result)
     rec.steps = _unperformed_steps(task, f"no page: {why}")
     rec.scores = no_page_scores(high_level=bool(settings.judge and settings.visual))
     rec.error, rec.error_kind = why, "no_page"
     return rec
 
 
-def error_record(task: Task, model: str, settings: EvalSettings, kind: str, why: str) -> EvalRecord:
-    rec = _base_record(task, model, settings)
+def error_record(task: Task, model: str, settings: EvalSettings, kind: str, why: str,
+                 result: Path | None = None) -> EvalRecord:
+    rec = _base_record(task, model, settings, result)
     rec.status, rec.error, rec.error_kind = "error", why, kind
     return rec
 
@@ -216,8 +257,8 @@ class TaskEvaluator:
         return await self.visual_scorer.score(screenshot, gt)
 
     async def evaluate(self, task: Task, model: str, replay: ReplayResult,
-                       early: StepJudging | None = None) -> EvalRecord:
-        rec = _base_record(task, model, self.settings)
+                       early: StepJudging | None = None, result: Path | None = None) -> EvalRecord:
+        rec = _base_record(task, model, self.settings, result)
         rec.sandbox = dict(replay.sandbox)
         if replay.error:  # the caller cancels what `early` started
             rec.status, rec.error, rec.error_kind = "error", f"replay failed: {replay.error}", "infrastructure"
@@ -294,7 +335,7 @@ async def run_evaluation(tasks: list[Task], result: Path, model: str, settings: 
     summary = RunSummary()
     todo: list[Task] = []
     for task in tasks:
-        path = layout.eval_path(result, task.id, model, settings.judge, settings.variant)
+        path = settings.eval_dir(result, task.id, model) / "eval.json"
         remove_stale_temp(path.parent)  # left by a run killed mid-write; this task's folder is ours now
         if is_finished(path, settings.force):
             summary.outcomes.append(TaskOutcome(task.id, "skipped", message="already evaluated"))
@@ -315,8 +356,7 @@ async def run_evaluation(tasks: list[Task], result: Path, model: str, settings: 
 
     def finish(task: Task, rec: EvalRecord) -> None:
         rec.finished_at = _now()
-        atomic_write_json(layout.eval_path(result, task.id, model, settings.judge, settings.variant),
-                          rec.model_dump(mode="json"))
+        atomic_write_json(settings.eval_dir(result, task.id, model) / "eval.json", rec.model_dump(mode="json"))
         outcome = TaskOutcome(task.id, rec.status, rec, rec.error or "")
         summary.outcomes.append(outcome)
         if progress:
@@ -326,16 +366,16 @@ async def run_evaluation(tasks: list[Task], result: Path, model: str, settings: 
         """Replay a task (its steps judged as they are captured), or the record of why it cannot be."""
         problem = data_problem(task)
         if problem:
-            return error_record(task, model, settings, "data", problem)
+            return error_record(task, model, settings, "data", problem, result)
         page_issue = page_problem(task, result, model, settings.variant)
         if page_issue:
             kind, why = page_issue
             if kind == "no_page":
-                return no_page_record(task, model, settings, why)
-            return error_record(task, model, settings, kind, why)
-        out_dir = layout.eval_dir(result, task.id, model, settings.judge, settings.variant)
+                return no_page_record(task, model, settings, why, result)
+            return error_record(task, model, settings, kind, why, result)
+        out_dir = settings.eval_dir(result, task.id, model)
         out_dir.mkdir(parents=True, exist_ok=True)
-        page_dir = layout.page_dir(result, task.id, model, settings.variant)
+        page_dir = settings.page_dir(result, task.id, model)
         early = StepJudging(evaluator, task)
         try:
             replay = await replay_task(browser, task, page_dir, out_dir, locator=locator, on_step=early,
@@ -349,18 +389,18 @@ async def run_evaluation(tasks: list[Task], result: Path, model: str, settings: 
         """The record of a task whose replay or judging broke: an infrastructure error, never a score."""
         if isinstance(exc, TimeoutError):
             return error_record(task, model, settings, "infrastructure",
-                                f"task exceeded its hard timeout of {cap:.0f}s")
+                                f"task exceeded its hard timeout of {cap:.0f}s", result)
         if isinstance(exc, InfrastructureError):  # a known fault (Chromium died): one line
             log.warning("task %s: %s", task.id, exc)
         else:  # a harness bug: the traceback is what a fix needs
             log.error("task %s: evaluation crashed", task.id, exc_info=exc)
         return error_record(task, model, settings, "infrastructure",
-                            f"evaluation crashed: {type(exc).__name__}: {exc}"[:500])
+                            f"evaluation crashed: {type(exc).__name__}: {exc}"[:500], result)
 
     async def judge_one(task: Task, replayed: Replayed, t0: float, cap: float) -> None:
         """Finish judging a replayed task and write its eval.json, within what is left of its hard cap."""
         try:
-            rec = await asyncio.wait_for(evaluator.evaluate(task, model, replayed.replay, replayed.early),
+            rec = await asyncio.wait_for(evaluator.evaluate(task, model, replayed.replay, replayed.early, result),
                                          timeout=max(0.001, t0 + cap - time.monotonic()))
             rec.seconds = round(time.monotonic() - t0, 3)
         except Exception as exc:  # one task's failure must not end the run

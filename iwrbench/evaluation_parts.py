@@ -21,38 +21,46 @@ class EvalParts:
     assertion_judge: Any
     visual_scorer: Any
     judge_model: Any = None
+    agent_model: Any = None  # the element-picking model when it is not the judge model
 
     async def aclose(self) -> None:
-        if self.judge_model is not None and hasattr(self.judge_model, "aclose"):
-            await self.judge_model.aclose()
+        for model in (self.judge_model, self.agent_model):
+            if model is not None and hasattr(model, "aclose"):
+                await model.aclose()
 
 
 def judge_model(settings: EvalSettings):
     """The judge model (never a builtin: builtins build pages, they cannot answer prompts)."""
+    return prompt_model(settings.judge)
+
+
+def prompt_model(name: str):
+    """A model that answers the judges' or the agent's prompts, with their smaller reply budget."""
     from iwrbench.models.registry import get_model, parse_model_name
     from iwrbench.models.settings import convert_setting, resolve_settings
 
-    spec = parse_model_name(settings.judge)
+    spec = parse_model_name(name)
     # A judge answers with a short JSON verdict or one index: a smaller reply budget and a shorter
     # timeout than page generation (llm_json's defaults). The judges read them from the model's settings.
     # Validated like every other setting: a bad value is a one-line UserError naming the variable.
     flags = {name: convert_setting(name, os.environ[var], var) if os.environ.get(var, "").strip() else default
              for name, var, default in (("max_tokens", "IWRBENCH_JUDGE_MAX_TOKENS", DEFAULT_MAX_TOKENS),
                                         ("timeout", "IWRBENCH_JUDGE_TIMEOUT", DEFAULT_TIMEOUT))}
-    return get_model(settings.judge, resolve_settings(spec.provider, flags), allow_builtin=False)
+    return get_model(name, resolve_settings(spec.provider, flags), allow_builtin=False)
 
 
 def check_judge_available(settings: EvalSettings) -> None:
-    """Fail before any work (one-line UserError) when the judge is unknown or its key is missing."""
-    if settings.judge:
-        judge_model(settings)
-    if settings.visual and settings.image_metric == "dinov2":
+    """Fail before any work (one-line UserError) when the judge or agent is unknown or its key is
+    missing, or the image metric cannot run here."""
+    for name in {settings.judge, settings.agent_model} - {None}:
+        prompt_model(name)
+    if settings.visual and settings.image_metric in ("dinov2", "dinov2-paper"):
         from iwrbench.errors import UserError
         from iwrbench.judges.image_similarity import dinov2_available
 
-        ok, why = dinov2_available()
+        ok, why = dinov2_available(settings.image_metric)
         if not ok:
-            raise UserError(f"--image-metric dinov2 is not available here: {why}")
+            raise UserError(f"--image-metric {settings.image_metric} is not available here: {why}")
 
 
 def build_parts(settings: EvalSettings) -> EvalParts:
@@ -61,7 +69,14 @@ def build_parts(settings: EvalSettings) -> EvalParts:
     from iwrbench.locator import OfflineLocator
 
     model = judge_model(settings) if settings.judge else None
+    agent_name = settings.agent_model
+    if agent_name is None:
+        agent = own_agent = None
+    elif agent_name == settings.judge:
+        agent, own_agent = model, None  # one model object (and one connection pool) for both roles
+    else:
+        agent = own_agent = prompt_model(agent_name)
     assertion_judge, visual_scorer = build_judges(model, image_metric=settings.image_metric)
-    locator = (LLMLocator(model, timeout=model.settings.timeout, max_tokens=model.settings.max_tokens)
-               if model is not None else OfflineLocator())
-    return EvalParts(locator, assertion_judge, visual_scorer, model)
+    locator = (LLMLocator(agent, timeout=agent.settings.timeout, max_tokens=agent.settings.max_tokens)
+               if agent is not None else OfflineLocator())
+    return EvalParts(locator, assertion_judge, visual_scorer, model, own_agent)

@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 import iwrbench
 from iwrbench.dataset import Task
@@ -42,13 +41,30 @@ from iwrbench.models.builtin import BuiltinModel, TaskDataError
 from iwrbench.models.client import RemoteModel, no_video_message
 from iwrbench.models.pricing import estimate_cost
 from iwrbench.models.settings import ModelSettings
+from iwrbench.page_refs import (  # noqa: F401 (re-exported: the page post-processing steps)
+    FinalPage,
+    finalize_html,
+    referenced_assets,
+    rewrite_asset_refs,
+    strip_iframes,
+)
 from iwrbench.prompt import (
     ASSET_PLACEHOLDER,
     PROMPT_VERSION,
     VIDEO_PROMPT_VERSION,
     build_request,
     build_video_request,
+    paper_instructions,
     prompt_hash,
+)
+from iwrbench.prompt_file import PromptFile
+from iwrbench.protocol import (
+    PAPER_ASSET_BASE,
+    PaperConfig,
+    build_paper_request,
+    encode_paper_sheet,
+    paper_frame_budget,
+    read_paper_frames,
 )
 from iwrbench.records import GenerationRecord
 from iwrbench.video_clip import VideoClip, VideoSettings, prepare_clip
@@ -65,13 +81,25 @@ class GenerationSettings:
     video_input: str = "frames"  # frames | native
     video: VideoSettings = field(default_factory=VideoSettings)  # limits of a native video
     variant: tuple[str, ...] = ()  # run-slug tags (layout.variant_tags): the pages' folder
+    protocol: str = "harness"  # harness | paper (iwrbench.protocol)
+    paper: PaperConfig | None = None  # the published config for this model, under --protocol paper
+    prompt_file: PromptFile | None = None  # the user's instructions instead of the built-in ones
 
     def public(self) -> dict[str, Any]:
+        run: dict[str, Any] = {"protocol": self.protocol}
+        if self.prompt_file is not None:
+            run["prompt_file"] = self.prompt_file.record
         if self.video_input == "native":
             return {**self.model.public(), "video_input": "native", **self.video.public(),
-                    "prompt_version": VIDEO_PROMPT_VERSION}
-        return {**self.model.public(), "fps": self.fps, "max_frames": self.max_frames,
-                "prompt_version": PROMPT_VERSION}
+                    "prompt_version": VIDEO_PROMPT_VERSION, **run}
+        out = {**self.model.public(), "fps": self.fps, "max_frames": self.max_frames,
+               "prompt_version": PROMPT_VERSION, **run}
+        if self.paper is not None:  # the published settings replace the harness's request settings
+            out.update(max_tokens=self.paper.max_tokens, temperature=self.paper.temperature,
+                       timeout=float(self.paper.timeout), max_images=self.paper.max_images,
+                       image_side=self.paper.max_single_image_size, fps=self.paper.video_fps,
+                       max_frames=self.paper.max_video_frames, paper_config=self.paper.key)
+        return out
 
 
 # ---------------------------------------------------------------- reply -> HTML
@@ -115,66 +143,6 @@ def extract_html(reply: str) -> str | None:
     if stripped.startswith("<") and ANY_TAG.search(stripped) and "</" in stripped:
         return stripped
     return None
-
-
-IFRAME_PAIR = re.compile(r"<iframe\b[^>]*>.*?</iframe\s*>", re.I | re.S)
-IFRAME_OPEN = re.compile(r"<iframe\b[^>]*>|</iframe\s*>", re.I)
-EXTERNAL_REF = re.compile(r"""(?:\b(?:src|href)\s*=\s*["']?|url\(\s*["']?|@import\s+["'])(?:https?:)?//""", re.I)
-
-
-def strip_iframes(html: str) -> tuple[str, int]:
-    """Remove iframes (the page must be self-contained); returns (html, how many were removed)."""
-    html, pairs = IFRAME_PAIR.subn("", html)
-    loose = len(re.findall(r"<iframe\b", html, re.I))  # opened, never closed
-    html = IFRAME_OPEN.sub("", html)
-    return html, pairs + loose
-
-
-def _names_pattern(names: list[str]) -> str:
-    return "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-
-
-def rewrite_asset_refs(html: str, asset_names: list[str]) -> str:
-    """Point every asset reference at `assets/<name>`: the placeholder base path, `./assets/` and
-    `/assets/`, and bare file names in attributes (`src="001.png"`) and CSS `url(001.png)`."""
-    html = re.sub(r"(?:\.?/)?" + re.escape(ASSET_PLACEHOLDER) + r"/", "assets/", html)
-    html = html.replace(ASSET_PLACEHOLDER, "assets")  # e.g. a JS base-path constant
-    html = re.sub(r"(?<![\w/.:-])(?:\.?/)assets/", "assets/", html)
-    if not asset_names:
-        return html
-    names = _names_pattern(asset_names)
-    html = re.sub(r"(\s(?:src|href|poster|data-[\w-]+)\s*=\s*)([\"'])(?:\./)?(" + names + r")\2",
-                  lambda m: f"{m.group(1)}{m.group(2)}assets/{m.group(3)}{m.group(2)}", html, flags=re.I)
-    html = re.sub(r"(\s(?:src|href|poster)\s*=\s*)(?:\./)?(" + names + r")(?=[\s>])",
-                  lambda m: f"{m.group(1)}assets/{m.group(2)}", html, flags=re.I)
-    html = re.sub(r"(url\(\s*([\"']?))(?:\./)?(" + names + r")(\2\s*\))",
-                  lambda m: f"{m.group(1)}assets/{m.group(3)}{m.group(4)}", html, flags=re.I)
-    return html
-
-
-def referenced_assets(html: str, asset_names: list[str]) -> list[str]:
-    """Task assets the page uses: named after `assets/`, or as a whole quoted string (a script that
-    builds the path itself). Only names that exist in the task's assets."""
-    known = set(asset_names)
-    found = {unquote(m.group(1)) for m in re.finditer(r"assets/([^\"'()\s<>?#\\,]+)", html)}
-    if known:
-        found |= {m.group(2) for m in re.finditer(r"([\"'])(" + _names_pattern(asset_names) + r")\1", html)}
-    return sorted(found & known)
-
-
-@dataclass
-class FinalPage:
-    html: str
-    assets: list[str]
-    iframes_removed: int = 0
-    external_refs: int = 0
-
-
-def finalize_html(html: str, asset_names: list[str]) -> FinalPage:
-    html, iframes = strip_iframes(html)
-    html = rewrite_asset_refs(html, asset_names)
-    return FinalPage(html=html, assets=referenced_assets(html, asset_names), iframes_removed=iframes,
-                     external_refs=len(EXTERNAL_REF.findall(html)))
 
 
 # ---------------------------------------------------------------- writing a page
@@ -292,6 +260,52 @@ def prepare_inputs(task: Task, settings: GenerationSettings) -> Inputs:
     return Inputs(frames=frames, sheets=sheets, video=video, notes=notes)
 
 
+def prepare_request(task: Task, settings: GenerationSettings) -> tuple[ModelRequest, Inputs]:
+    """The whole frames request for one task under the settings' protocol and instructions (CPU-bound)."""
+    if settings.protocol == "paper":
+        return _paper_request(task, settings)
+    inputs = prepare_inputs(task, settings)
+    text = None
+    if settings.prompt_file is not None:
+        text = settings.prompt_file.render(**_prompt_fields(task, settings.fps, len(inputs.frames),
+                                                            len(inputs.sheets), ASSET_PLACEHOLDER))
+    request = build_request(width=task.width, height=task.height, fps=settings.fps, frames=inputs.frames,
+                            sheets=inputs.sheets, max_tokens=settings.model.max_tokens,
+                            temperature=settings.model.temperature, timeout=settings.model.timeout,
+                            instructions_text=text)
+    return request, inputs
+
+
+def _prompt_fields(task: Task, fps: float, frames: int, sheets: int, assets_base: str) -> dict[str, Any]:
+    return {"width": task.width, "height": task.height, "resolution": f"{task.width}x{task.height}",
+            "fps": f"{fps:g}", "frames": frames, "sheets": sheets, "assets_base": assets_base}
+
+
+def _paper_request(task: Task, settings: GenerationSettings) -> tuple[ModelRequest, Inputs]:
+    """--protocol paper: the published code's request (iwrbench.protocol, docs/protocol.md)."""
+    config = settings.paper
+    if config is None:
+        raise ValueError("--protocol paper without the published config of the model")
+    if task.video is None:
+        raise TaskDataError(f"task {task.id} has no video (video.mp4 or video.webm) in {task.folder}")
+    sheet_paths = task.contact_sheets()
+    notes = [] if sheet_paths else ["task has no contact sheets: the published protocol sends none"]
+    sheets = [encode_paper_sheet(p, config.max_single_image_size) for p in sheet_paths]
+    got = read_paper_frames(task.video, paper_frame_budget(config, len(sheets)), config.max_single_image_size)
+    notes += got.notes
+    frames = [(t, ImagePart(p.data, p.media_type, label=f"frame {i}"))
+              for i, t, p in zip(got.indices, got.times, got.frames, strict=True)]
+    inputs = Inputs(frames=frames, sheets=sheets, notes=notes,
+                    video={"file": task.video.name, "frames": got.frame_count, "fps": round(got.fps, 3),
+                           "width": got.width, "height": got.height, "decoded": got.decoded})
+    if settings.prompt_file is not None:
+        text = settings.prompt_file.render(**_prompt_fields(task, config.video_fps, len(frames), len(sheets),
+                                                            PAPER_ASSET_BASE))
+    else:
+        text = paper_instructions(width=task.width, height=task.height, sheets=len(sheets))
+    return build_paper_request(text, sheets, [p for _, p in frames], config), inputs
+
+
 def prepare_native(task: Task, settings: GenerationSettings) -> tuple[VideoClip, list[ImagePart], list[str]]:
     """The recording itself within the video limits, and the contact sheets as images (CPU-bound)."""
     if task.video is None:
@@ -336,6 +350,8 @@ async def generate_task(task: Task, model: RemoteModel | BuiltinModel, settings:
     record = GenerationRecord(task_id=task.id, model=model.name, provider=model.provider, status="failed",
                               settings=settings.public() if model.provider != "builtin" else {},
                               harness_version=iwrbench.__version__)
+    _extra(record, protocol=settings.protocol,  # what made the page: eval.json and the reports say it
+           prompt_file=settings.prompt_file.record if settings.prompt_file else None)
     start = time.monotonic()
     try:
         if isinstance(model, BuiltinModel):
@@ -380,6 +396,7 @@ async def _run_builtin(task: Task, model: BuiltinModel, record: GenerationRecord
     if page.uses_task_assets:
         final = finalize_html(page.html, names)
         html, assets = final.html, final.assets
+        _extra(record, missing_assets=final.missing_assets)
     else:
         html, assets = page.html, []
     if page.folder is not None:  # a multi-file page as it is: its own files, its own assets/ folder
@@ -421,7 +438,8 @@ async def _run_remote(task: Task, model: RemoteModel, settings: GenerationSettin
         _fail(record, "model", f"the reply contains no HTML{cut}: {_excerpt(response.text)}")
         return
     final = finalize_html(html + "\n", [p.name for p in task.asset_files()])
-    _extra(record, iframes_removed=final.iframes_removed, external_refs=final.external_refs)
+    _extra(record, iframes_removed=final.iframes_removed, external_refs=final.external_refs,
+           missing_assets=final.missing_assets)
     record.assets_copied = await asyncio.to_thread(write_page, out_dir, final.html, assets_from=task.assets_dir,
                                                    assets=final.assets)
     record.status = "done"
@@ -437,10 +455,7 @@ async def _cpu(fn: Callable[..., Any], *args: Any, slots: asyncio.Semaphore | No
 
 async def _frames_request(task: Task, model: RemoteModel, settings: GenerationSettings, record: GenerationRecord,
                           decode_slots: asyncio.Semaphore | None) -> ModelRequest:
-    inputs = await _cpu(prepare_inputs, task, settings, slots=decode_slots)
-    request = build_request(width=task.width, height=task.height, fps=settings.fps, frames=inputs.frames,
-                            sheets=inputs.sheets, max_tokens=settings.model.max_tokens,
-                            temperature=settings.model.temperature, timeout=settings.model.timeout)
+    request, inputs = await _cpu(prepare_request, task, settings, slots=decode_slots)
     record.prompt_hash = prompt_hash(request)
     record.frames_sent = len(inputs.frames)
     record.images_sent = request.image_count
@@ -454,10 +469,14 @@ async def _native_request(task: Task, model: RemoteModel, settings: GenerationSe
     if not model.accepts_video:  # fail before the CPU goes into a video nobody will see
         raise ModelError(no_video_message(model.name), retryable=False, kind="client_error")
     clip, sheets, notes = await _cpu(prepare_native, task, settings, slots=decode_slots)
+    text = None
+    if settings.prompt_file is not None:
+        text = settings.prompt_file.render(**_prompt_fields(task, clip.fps, clip.frames, len(sheets),
+                                                            ASSET_PLACEHOLDER))
     request = build_video_request(width=task.width, height=task.height, video=clip.part(f"task {task.id}"),
                                   duration=clip.frames / clip.fps if clip.fps > 0 else None, sheets=sheets,
                                   max_tokens=settings.model.max_tokens, temperature=settings.model.temperature,
-                                  timeout=settings.model.timeout)
+                                  timeout=settings.model.timeout, instructions_text=text)
     record.prompt_hash = prompt_hash(request)
     record.images_sent = request.image_count
     _extra(record, model_id=model.model_id, base_url=model.base_url, image_bytes=sum(len(p.data) for p in sheets),

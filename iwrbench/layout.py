@@ -5,6 +5,10 @@ its pages not comparable with the default run (the paper's protocol, native vide
 `openai__gpt-4o--paper`), then `@epoch-<e>` for epochs after the first. The default run's first epoch
 is exactly the contract path `outputs/<task>/<model_slug>/`; results in folders with different run
 slugs are never averaged together, because every report is per run slug.
+
+An evaluation's *judge folder* (`eval/<judge folder>/`, `reports/<judge folder>/`) is `offline`, the
+judge model's slug (it also picked the elements), or `<judge slug>+agent-<agent slug>` when another
+model, or the offline locator, picked them (`evaluate.py --agent`).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 OFFLINE_JUDGE = "offline"
 VARIANT_SEP = "--"
@@ -35,6 +40,40 @@ def judge_slug(judge: str | None) -> str:
 
 PAPER_TAG, VIDEO_TAG, PROMPT_TAG = "paper", "video", "prompt-"
 VIDEO_INPUTS = ("frames", "native")
+
+
+AGENT_SEP = "+agent-"  # '+' never occurs in a slug, so a judge folder name splits back unambiguously
+
+
+class _SameAsJudge:
+    def __repr__(self) -> str:
+        return "SAME_AS_JUDGE"
+
+
+SAME_AS_JUDGE: Any = _SameAsJudge()  # the agent argument's default: the judge model also picks elements
+
+
+def evaluator_slug(judge: str | None, agent: str | None | _SameAsJudge = SAME_AS_JUDGE) -> str:
+    """The judge folder's name. `agent` is the model that picks elements (None: the offline locator).
+    `offline` when both are offline, the judge's slug when the judge also picks elements (the contract
+    names), else `<judge slug>+agent-<agent slug>`: results of different agents are never mixed either."""
+    judge_part = judge_slug(judge)
+    agent_part = judge_part if agent is SAME_AS_JUDGE else judge_slug(agent)  # type: ignore[arg-type]
+    return judge_part if agent_part == judge_part else f"{judge_part}{AGENT_SEP}{agent_part}"
+
+
+def parse_evaluator_slug(folder: str) -> tuple[str, str]:
+    """A judge folder's name -> (judge slug, agent slug)."""
+    judge_part, sep, agent_part = folder.partition(AGENT_SEP)
+    return judge_part, (agent_part if sep else judge_part)
+
+
+def normalize_evaluator_slug(name: str) -> str:
+    """A judge folder's name from a judge name, a judge slug or a folder name (`judge+agent-agent`)."""
+    judge_part, agent_part = parse_evaluator_slug(name)
+    judge_s = judge_slug(None if judge_part == OFFLINE_JUDGE else judge_part)
+    agent_s = judge_slug(None if agent_part == OFFLINE_JUDGE else agent_part)
+    return judge_s if agent_s == judge_s else f"{judge_s}{AGENT_SEP}{agent_s}"
 
 
 def variant_tags(*, protocol: str = "harness", video_input: str = "frames",
@@ -112,18 +151,18 @@ def generation_path(result: Path, task_id: str, model: str, variant: Sequence[st
 
 
 def eval_dir(result: Path, task_id: str, model: str, judge: str | None, variant: Sequence[str] = (),
-             epoch: int = 1) -> Path:
-    return page_dir(result, task_id, model, variant, epoch) / "eval" / judge_slug(judge)
+             epoch: int = 1, *, agent: str | None | _SameAsJudge = SAME_AS_JUDGE) -> Path:
+    return page_dir(result, task_id, model, variant, epoch) / "eval" / evaluator_slug(judge, agent)
 
 
 def eval_path(result: Path, task_id: str, model: str, judge: str | None, variant: Sequence[str] = (),
-              epoch: int = 1) -> Path:
-    return eval_dir(result, task_id, model, judge, variant, epoch) / "eval.json"
+              epoch: int = 1, *, agent: str | None | _SameAsJudge = SAME_AS_JUDGE) -> Path:
+    return eval_dir(result, task_id, model, judge, variant, epoch, agent=agent) / "eval.json"
 
 
 def step_screenshot_name(k: int) -> str:
     return f"step_{k}.png"
 
 
-def reports_dir(result: Path, judge: str | None) -> Path:
-    return Path(result) / "reports" / judge_slug(judge)
+def reports_dir(result: Path, judge: str | None, *, agent: str | None | _SameAsJudge = SAME_AS_JUDGE) -> Path:
+    return Path(result) / "reports" / evaluator_slug(judge, agent)

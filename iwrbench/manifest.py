@@ -32,6 +32,8 @@ PACKAGES: dict[str, tuple[str, ...]] = {
     "scikit-image": ("scikit-image",),
     "pillow": ("pillow",),
     "pydantic": ("pydantic",),
+    "torch": ("torch",),  # DINOv2 image metrics
+    "transformers": ("transformers",),
 }
 SECRET_KEY = re.compile(r"key|token|secret|password|passwd|authorization|cookie", re.IGNORECASE)
 REDACTED = "<redacted>"

@@ -65,6 +65,25 @@ def instructions(*, width: int, height: int, fps: float, sheets: int) -> str:
                                placeholder=ASSET_PLACEHOLDER)
 
 
+# The two sentences of the instructions that describe the harness's request layout, and what they say
+# under --protocol paper (sheets first, then frames without captions; the last frame is not forced).
+HARNESS_LAYOUT = ("you see the recording as a sequence of frames, in order, with their time stamps.",
+                  "the first frame is the page before any action and the last frame is the final state.")
+
+
+def paper_instructions(*, width: int, height: int, sheets: int) -> str:
+    """The built-in instructions, with the request layout as --protocol paper sends it."""
+    text = instructions(width=width, height=height, fps=1.0, sheets=sheets)
+    order = ", after the asset contact sheets." if sheets else "."
+    for old, new in zip(HARNESS_LAYOUT, ("you see the recording as a sequence of frames, in order" + order,
+                                         "the first frame is the page before any action; long recordings "
+                                         "are spread evenly."), strict=True):
+        if old not in text:
+            raise AssertionError(f"the instructions no longer say {old!r}: update paper_instructions")
+        text = text.replace(old, new)
+    return text
+
+
 def frame_caption(number: int, total: int, seconds: float) -> str:
     return f"Frame {number} of {total}, at {seconds:.1f} s:"
 
@@ -74,10 +93,13 @@ def sheet_caption(number: int, total: int) -> str:
 
 
 def build_request(*, width: int, height: int, fps: float, frames: list[tuple[float, ImagePart]],
-                  sheets: list[ImagePart], max_tokens: int, temperature: float, timeout: float) -> ModelRequest:
-    """The whole generation request: instructions, then each frame after its caption, then the sheets."""
-    parts: list[TextPart | ImagePart] = [TextPart(instructions(width=width, height=height, fps=fps,
-                                                               sheets=len(sheets)))]
+                  sheets: list[ImagePart], max_tokens: int, temperature: float, timeout: float,
+                  instructions_text: str | None = None) -> ModelRequest:
+    """The whole generation request: instructions (the built-in ones unless `instructions_text`, a
+    --prompt-file's), then each frame after its caption, then the sheets."""
+    if instructions_text is None:
+        instructions_text = instructions(width=width, height=height, fps=fps, sheets=len(sheets))
+    parts: list[TextPart | ImagePart] = [TextPart(instructions_text)]
     parts.append(TextPart(f"The recording ({len(frames)} frames):"))
     for i, (seconds, image) in enumerate(frames, start=1):
         parts.append(TextPart(frame_caption(i, len(frames), seconds)))
@@ -125,11 +147,12 @@ def video_instructions(*, width: int, height: int, duration: float | None, sheet
 
 def build_video_request(*, width: int, height: int, video: VideoPart, duration: float | None,
                         sheets: list[ImagePart], max_tokens: int, temperature: float,
-                        timeout: float) -> ModelRequest:
-    """The generation request with the recording as one video: instructions, the video, the sheets."""
-    parts: list[TextPart | ImagePart | VideoPart] = [
-        TextPart(video_instructions(width=width, height=height, duration=duration, sheets=len(sheets))),
-        TextPart("The recording:"), video]
+                        timeout: float, instructions_text: str | None = None) -> ModelRequest:
+    """The generation request with the recording as one video: instructions (the built-in ones unless
+    `instructions_text`, a --prompt-file's), the video, the sheets."""
+    if instructions_text is None:
+        instructions_text = video_instructions(width=width, height=height, duration=duration, sheets=len(sheets))
+    parts: list[TextPart | ImagePart | VideoPart] = [TextPart(instructions_text), TextPart("The recording:"), video]
     for i, sheet in enumerate(sheets, start=1):
         parts.append(TextPart(sheet_caption(i, len(sheets))))
         parts.append(sheet)

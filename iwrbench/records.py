@@ -94,6 +94,8 @@ class EvalRecord(Record):
     task_id: str
     model: str
     judge: str  # judge slug: "offline" or the judge model's slug
+    agent: str | None = None  # slug of what picked elements ("offline" or a model); None (older files): the judge
+    generation: dict[str, Any] = Field(default_factory=dict)  # protocol, prompt_file, imported_from of the page
     status: TaskStatus = "scored"
     total_steps: int
     success_steps: int = 0

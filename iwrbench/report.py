@@ -35,8 +35,17 @@ from iwrbench.fsutil import (
     remove_stale_temp,
 )
 from iwrbench.judges.base import EXECUTION_SOURCE
+from iwrbench.layout import (
+    AGENT_SEP,
+    OFFLINE_JUDGE,
+    model_slug,
+    normalize_evaluator_slug,
+    parse_evaluator_slug,
+    parse_run_slug,
+    run_slug,
+    video_input_of,
+)
 from iwrbench.layout import judge_slug as slug_of_judge
-from iwrbench.layout import model_slug, parse_run_slug, run_slug, video_input_of
 from iwrbench.manifest import collect_manifest
 from iwrbench.records import EvalRecord
 
@@ -155,8 +164,11 @@ def load_record(path: Path, *, task_id: str, model_folder: str, judge_folder: st
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ())) or "(root)"
         return None, f"eval.json does not match the schema: {where}: {first.get('msg', '')}"
-    if slug_of_judge(rec.judge) != judge_folder:
-        return None, f"eval.json says judge {rec.judge!r} but is stored under {judge_folder!r}: not mixed in"
+    judge_s = slug_of_judge(rec.judge)
+    folder_of_record = evaluator_slug_of(judge_s, rec.agent)
+    if folder_of_record != judge_folder:
+        who = f"judge {rec.judge!r}" + (f" and agent {rec.agent!r}" if folder_of_record != judge_s else "")
+        return None, f"eval.json says {who} but is stored under {judge_folder!r}: not mixed in"
     if str(rec.task_id) != task_id:
         return None, f"eval.json says task {rec.task_id!r} but is stored under task {task_id!r}"
     try:  # the folder is the run slug: the model's slug, then the variant tags the record names
@@ -167,6 +179,13 @@ def load_record(path: Path, *, task_id: str, model_folder: str, judge_folder: st
     if not same:
         return None, f"eval.json says model {rec.model!r} but is stored under {model_folder!r}"
     return rec, ""
+
+
+def evaluator_slug_of(judge_s: str, agent_s: str | None) -> str:
+    """The judge folder an eval.json belongs in, from its judge and agent slugs (agent None: the judge)."""
+    if agent_s is None or agent_s == judge_s:
+        return judge_s
+    return f"{judge_s}{AGENT_SEP}{agent_s}"
 
 
 def classify(rec: EvalRecord) -> tuple[Literal["scored", "error"], bool]:
@@ -270,6 +289,26 @@ def judges_summary(rows: list[TaskRow]) -> dict[str, dict[str, int]]:
     return {part: dict(sorted(c.items())) for part, c in sorted(out.items())}
 
 
+def generation_summary(records: dict[str, EvalRecord]) -> dict[str, Any]:
+    """What made the pages, over the tasks evaluated: protocols, prompt files, imports."""
+    protocols: Counter = Counter()
+    prompts: dict[str, dict[str, Any]] = {}
+    imported = 0
+    for rec in records.values():
+        gen = rec.generation or {}
+        if gen.get("imported_from"):
+            imported += 1
+            protocols["imported"] += 1
+        else:
+            protocols[str(gen.get("protocol") or "not recorded")] += 1
+        pf = gen.get("prompt_file")
+        if isinstance(pf, dict) and pf.get("sha256"):
+            entry = prompts.setdefault(str(pf["sha256"]), {"name": pf.get("name"), "sha256": pf["sha256"], "tasks": 0})
+            entry["tasks"] += 1
+    return {"protocols": dict(sorted(protocols.items())), "prompt_files": list(prompts.values()),
+            "imported": imported}
+
+
 def model_report(m: ModelResult, judge: str, manifest: dict[str, Any], tasks_known: bool) -> dict[str, Any]:
     rows = m.rows
     means, ns = mean_parts(rows)
@@ -291,6 +330,9 @@ def model_report(m: ModelResult, judge: str, manifest: dict[str, Any], tasks_kno
     notes = ["A task with no generated page scores 0 and is counted in the mean.",
              "Tasks whose evaluation broke (errors) are not in the mean; they are listed under errors.",
              f"Only evaluations by judge '{judge}' are used; other judges' results are never mixed in."]
+    if m.variant:
+        notes.append(f"Pages of run '{m.slug}' only ({', '.join(m.variant)}): results of other protocols, "
+                     "prompt files, video inputs or epochs are reported under their own run, never mixed in.")
     if tasks_known:
         notes.append("Selected tasks without an eval.json are listed under missing.")
     else:
@@ -308,7 +350,12 @@ def model_report(m: ModelResult, judge: str, manifest: dict[str, Any], tasks_kno
         "model_slug": m.slug,
         "variant": list(m.variant),
         "video_input": video_input_of(m.variant),  # frames and native video are never in one mean
+        "run_slug": m.slug,
+        "label": m.label,
         "judge": judge,
+        "assertion_judge": parse_evaluator_slug(judge)[0],
+        "agent": parse_evaluator_slug(judge)[1],
+        "generation": generation_summary(m.records),
         "complete": counts["errors"] == 0 and counts["missing"] == 0,
         "mean": {p: means[p] for p in PARTS},
         "mean_n": ns,
@@ -436,6 +483,20 @@ def manifest_lines(manifest: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _run_lines(report: dict[str, Any]) -> list[str]:
+    """Which pages (protocol, prompt file, import) and which models replayed and judged them."""
+    gen = report.get("generation") or {}
+    protocols = ", ".join(f"{md_text(p)} ({n} tasks)" for p, n in (gen.get("protocols") or {}).items()) or "—"
+    lines = [f"- pages: run `{md_text(report.get('run_slug') or report['model_slug'])}`, protocol {protocols}"]
+    for pf in gen.get("prompt_files") or []:
+        lines.append(f"- prompt file: {md_text(pf.get('name'))} (sha256 {md_text(pf.get('sha256'))}, "
+                     f"{pf.get('tasks')} tasks)")
+    judge = report.get("assertion_judge") or report["judge"]
+    lines.append(f"- agent (picks elements): {md_text(report.get('agent') or judge)}; "
+                 f"judge (assertions, rubric): {md_text(judge)}")
+    return [*lines, ""]
+
+
 def render_md(report: dict[str, Any]) -> str:
     c = report["counts"]
     mean, n = report["mean"], report["mean_n"]
@@ -452,6 +513,7 @@ def render_md(report: dict[str, Any]) -> str:
     status.append(f"{c['errors']} errors (not in the mean)")
     status.append(f"{c['missing']} missing (no eval.json)")
     out += ["**" + "; ".join(status) + ".**" + ("" if report["complete"] else " The result is incomplete."), ""]
+    out += _run_lines(report)
     out += ["## Mean", ""]
     out += _md_table(["", *(PART_LABELS[p] for p in PARTS)],
                      [["mean", *(_fmt(mean[p]) for p in PARTS)], ["tasks scored (n)", *(str(n[p]) for p in PARTS)]])
@@ -508,7 +570,9 @@ def _manifest_model(manifest: dict[str, Any]) -> str | None:
 
 def store_manifest(result: Path, manifest: dict[str, Any]) -> Path:
     """File the manifest of an evaluation run under its judge (and model) so --report-only reuses it."""
-    folder = Path(result) / "reports" / slug_of_judge(manifest.get("judge_slug") or manifest.get("judge"))
+    settings = manifest.get("settings") or {}
+    folder_name = settings.get("judge_folder") or slug_of_judge(manifest.get("judge_slug") or manifest.get("judge"))
+    folder = Path(result) / "reports" / normalize_evaluator_slug(folder_name)
     model = _manifest_model(manifest)
     variant = tuple((manifest.get("settings") or {}).get("variant") or ())
     path = folder / "manifests" / f"{run_slug(model, variant)}.json" if model else folder / "manifest.json"
@@ -522,7 +586,8 @@ def manifest_for(folder: Path, slug: str, judge: str) -> dict[str, Any]:
         data = read_json(path)
         if isinstance(data, dict):
             return data
-    data = collect_manifest({"judge": None if judge == "offline" else judge})
+    judge_s, agent_s = parse_evaluator_slug(judge)
+    data = collect_manifest({"judge": None if judge_s == OFFLINE_JUDGE else judge_s, "agent": agent_s})
     data["source"] = "collected at report time: the evaluation run left no manifest"
     atomic_write_json(folder / "manifest.json", data)
     return data
@@ -592,7 +657,7 @@ def build_reports(result: Path, tasks: list[Task] | None, judge_slugs: list[str]
     if manifest is not None:
         store_manifest(result, manifest)
     found = discover(result)
-    judges = sorted(found) if judge_slugs is None else list(dict.fromkeys(map(slug_of_judge, judge_slugs)))
+    judges = sorted(found) if judge_slugs is None else list(dict.fromkeys(map(normalize_evaluator_slug, judge_slugs)))
     reports = result / "reports"
     built = {p.name for p in reports.iterdir() if (p / "index.html").is_file()} if reports.is_dir() else set()
     every_judge = sorted(built | set(found) | set(judges))
@@ -615,7 +680,7 @@ def leaderboard_text(result: Path, judge_slug: str) -> str:
     """Plain-text leaderboard of one judge folder for the terminal (from its built reports; when none
     are built yet, straight from the eval.json files)."""
     result = Path(result)
-    judge_slug = slug_of_judge(judge_slug)
+    judge_slug = normalize_evaluator_slug(judge_slug)
     folder = result / "reports" / judge_slug
     reports = _summaries_from_reports(folder)
     if not reports:
@@ -633,7 +698,7 @@ def leaderboard_text(result: Path, judge_slug: str) -> str:
     lines = []
     for i, r in enumerate(sorted(reports, key=key), start=1):
         c, mean = r["counts"], r["mean"]
-        lines.append((str(i), str(r["model"]), f"{c['scored']}/{c['tasks']}", _fmt(mean["IFS"]), _fmt(mean["VFS"]),
+        lines.append((str(i), str(r.get("label") or r["model"]), f"{c['scored']}/{c['tasks']}", _fmt(mean["IFS"]), _fmt(mean["VFS"]),
                       _fmt(mean["final"]), str(c["no_page"]), str(c["errors"]), str(c["missing"]),
                       str(c["undecided"])))
     widths = [max(len(h), *(len(row[i]) for row in lines)) for i, h in enumerate(header)]

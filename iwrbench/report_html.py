@@ -241,7 +241,7 @@ def model_section(m: ModelResult) -> str:
             f'in the mean</span>{"" if r["complete"] else "<span class=chip>incomplete</span>"}</summary>'
             f'<p class="small">Files: <a href="{url_of(m.slug)}.md">{e(m.slug)}.md</a> · '
             f'<a href="{url_of(m.slug)}.json">json</a> · <a href="{url_of(m.slug)}.csv">csv</a></p>'
-            f"{means}<p>Which judge produced which score:</p><ul>{judges}</ul>"
+            f"{means}<p>{run_html(r)}</p><p>Which judge produced which score:</p><ul>{judges}</ul>"
             f"<p>Assertion verdicts: {v['pass']} pass, {v['fail']} fail, <b>{v['undecided']} undecided</b>, "
             f"{v['error']} error.</p>"
             + (f"<h3>Errors (not in the mean)</h3><ul>{errors}</ul>" if errors else "")
@@ -250,6 +250,17 @@ def model_section(m: ModelResult) -> str:
             + _table(["task", "status", "IFS", "VFS", "Final", "steps ok", "undecided", "note"], task_rows, left=2,
                      text_last=True)
             + f"<h3>Notes</h3><ul>{notes}</ul><h3>Manifest</h3>{manifest_html(r['manifest'])}</details>")
+
+
+def run_html(r: dict[str, Any]) -> str:
+    """Which pages (protocol, prompt file, import) and who replayed and judged them."""
+    gen = r.get("generation") or {}
+    protocols = ", ".join(f"{e(p)} ({n} tasks)" for p, n in (gen.get("protocols") or {}).items()) or "—"
+    prompts = "".join(f"; prompt file {e(pf.get('name'))} (sha256 {e(str(pf.get('sha256'))[:12])}…)"
+                      for pf in gen.get("prompt_files") or [])
+    judge = r.get("assertion_judge") or r["judge"]
+    return (f"Pages: run <code>{e(r.get('run_slug') or r['model_slug'])}</code>, protocol {protocols}{prompts}. "
+            f"Agent (picks elements): {e(r.get('agent') or judge)}; judge (assertions, rubric): {e(judge)}.")
 
 
 def _visual_text(visual: StepVisual | None) -> str:

@@ -15,7 +15,7 @@ def _fault_rows(text: str) -> list[str]:
     return [line for line in text.splitlines() if re.match(r"\|\s*\d+\s*\|", line)]
 
 
-@pytest.mark.parametrize("doc", ["docs/reliability.md", "docs/performance.md"])
+@pytest.mark.parametrize("doc", ["docs/reliability.md", "docs/performance.md", "docs/protocol.md"])
 def test_every_cited_test_exists(doc):
     path = ROOT / doc
     if not path.exists():

@@ -36,3 +36,21 @@ def test_parse_run_slug_parts():
 def test_bad_tags_and_epochs_are_refused(variant, epoch):
     with pytest.raises(ValueError):
         layout.run_slug("m", variant, epoch)
+
+
+def test_variant_tags_in_their_fixed_order():
+    assert layout.variant_tags() == ()
+    assert layout.variant_tags(protocol="paper") == ("paper",)
+    assert layout.variant_tags(protocol="paper", video_input="native", prompt_sha256="ABCDEF0123456789") == (
+        "paper", "video", "prompt-abcdef01")
+    assert layout.run_slug("openai/gpt-4o", layout.variant_tags(prompt_sha256="0" * 64)) == \
+        "openai__gpt-4o--prompt-00000000"
+
+
+def test_judge_folder_shows_the_agent_only_when_it_differs():
+    assert layout.evaluator_slug(None) == layout.evaluator_slug(None, None) == "offline"
+    assert layout.evaluator_slug("openai/gpt-4o") == layout.evaluator_slug("openai/gpt-4o", "openai/gpt-4o") == \
+        "openai__gpt-4o"
+    assert layout.evaluator_slug("openai/j", None) == "openai__j+agent-offline"
+    assert layout.evaluator_slug(None, "openai/a") == "offline+agent-openai__a"
+    assert layout.eval_dir(Path("o"), "1", "m/x", "openai/j", agent=None) == Path("o/1/m__x/eval/openai__j+agent-offline")

@@ -9,9 +9,14 @@ Default ("ssim"): a structural measure robust to small shifts, combined with a c
   page restyled from blue to red; the histogram does.
 The two are averaged.
 
-Optional ("dinov2", the paper's choice): cosine similarity of DINOv2 embeddings, over the whole page
-(no centre crop, 252x448 input). Needs torch, transformers and the weights in the local Hugging Face
-cache; nothing is downloaded. Imported lazily, with a clear message when unavailable.
+Optional ("dinov2"): cosine similarity of DINOv2 CLS embeddings over the whole page (no centre crop,
+252x448 input; dinov2-small unless IWRBENCH_DINOV2_MODEL names another).
+Optional ("dinov2-paper"): the published code's metric as it is: facebook/dinov2-base with its own
+default preprocessing (shortest side to 256, centre crop to 224x224: on a 16:9 page it sees only the
+middle), cosine clamped to [0, 1] (docs/protocol.md).
+Both need torch, transformers and the weights in the local Hugging Face cache; nothing is downloaded.
+Imported lazily, with a clear message when unavailable. The image processor runs on its PIL backend:
+transformers' default backend needs torchvision, which is not installed here (it breaks torch).
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ CONTRAST_CAP = 20.0  # local std (grey levels) above which a window counts fully
 GREY_SATURATION, GREY_VALUE = 40, 40  # HSV below these: a grey, binned by value only
 DINOV2_DEFAULT = "facebook/dinov2-small"
 DINOV2_SIZE = {"height": 252, "width": 448}
+DINOV2_PAPER = "facebook/dinov2-base"  # the published code's model (docs/protocol.md)
+DINOV2_METRICS = ("dinov2", "dinov2-paper")
 
 
 class ImageMetricUnavailable(Exception):
@@ -150,11 +157,39 @@ def ssim_similarity(candidate: str | os.PathLike, reference: str | os.PathLike) 
 # ---------------------------------------------------------------- DINOv2 (optional)
 
 
-class Dinov2Similarity:
-    """Cosine similarity of DINOv2 CLS embeddings, from locally cached weights only."""
+def image_metric_label(metric: str) -> str:
+    """The image metric as reports name it, with the model it uses."""
+    if metric == "dinov2":
+        return f"dinov2:{os.environ.get('IWRBENCH_DINOV2_MODEL') or DINOV2_DEFAULT} (full page, 252x448)"
+    if metric == "dinov2-paper":
+        return f"dinov2-paper:{DINOV2_PAPER} (default preprocessing: centre crop 224x224)"
+    return "ssim+hsv"
 
-    def __init__(self, model_name: str | None = None):
-        self.model_name = model_name or os.environ.get("IWRBENCH_DINOV2_MODEL") or DINOV2_DEFAULT
+
+def load_image_processor(model_name: str) -> Any:
+    """The model's image processor from the local cache, on the PIL backend (see the module docstring)."""
+    import transformers
+    from transformers.models.auto.image_processing_auto import AutoImageProcessor
+
+    kwargs: dict[str, Any] = {"local_files_only": True}
+    if int(transformers.__version__.split(".")[0]) >= 5:
+        kwargs["backend"] = "pil"
+    else:
+        kwargs["use_fast"] = False
+    return AutoImageProcessor.from_pretrained(model_name, **kwargs)
+
+
+class Dinov2Similarity:
+    """Cosine similarity of DINOv2 CLS embeddings, from locally cached weights only. `paper=True`:
+    the published model and preprocessing ("dinov2-paper")."""
+
+    def __init__(self, model_name: str | None = None, *, paper: bool = False):
+        self.paper = paper
+        self.metric = "dinov2-paper" if paper else "dinov2"
+        if paper:
+            self.model_name = model_name or DINOV2_PAPER
+        else:
+            self.model_name = model_name or os.environ.get("IWRBENCH_DINOV2_MODEL") or DINOV2_DEFAULT
         self._model: Any = None
         self._processor: Any = None
         self._lock = threading.Lock()
@@ -167,19 +202,20 @@ class Dinov2Similarity:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never download: the weights must be local
             try:
                 import torch  # noqa: F401
-                from transformers import AutoImageProcessor, AutoModel
+                from transformers import AutoModel
             except ImportError as exc:
                 raise ImageMetricUnavailable(
-                    f"--image-metric dinov2 needs torch and transformers ({exc.name or exc} is missing); "
+                    f"--image-metric {self.metric} needs torch and transformers ({exc.name or exc} is missing); "
                     "install a CPU build of torch and transformers, or use the default 'ssim'") from None
             try:
-                self._processor = AutoImageProcessor.from_pretrained(self.model_name, local_files_only=True)
+                self._processor = load_image_processor(self.model_name)
                 model = AutoModel.from_pretrained(self.model_name, local_files_only=True)
-            except (OSError, ValueError) as exc:  # not cached / not a DINOv2 folder
+            except (OSError, ValueError, ImportError) as exc:  # not cached / not a DINOv2 folder
+                where = "" if self.paper else " or set IWRBENCH_DINOV2_MODEL to a local folder"
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
                 raise ImageMetricUnavailable(
                     f"DINOv2 weights {self.model_name!r} are not in the local Hugging Face cache "
-                    f"({str(exc).splitlines()[0][:160]}); copy them into HF_HOME or set IWRBENCH_DINOV2_MODEL "
-                    "to a local folder") from None
+                    f"({first}); copy them into HF_HOME{where}") from None
             model.eval()
             self._model = model
 
@@ -190,7 +226,10 @@ class Dinov2Similarity:
         self.load()
         with Image.open(path) as im:
             rgb = im.convert("RGB")
-        inputs = self._processor(images=rgb, return_tensors="pt", do_center_crop=False, size=DINOV2_SIZE)
+        if self.paper:  # the processor's own settings, as the published code calls it
+            inputs = self._processor(images=rgb, return_tensors="pt")
+        else:
+            inputs = self._processor(images=rgb, return_tensors="pt", do_center_crop=False, size=DINOV2_SIZE)
         with torch.no_grad():
             out = self._model(**inputs)
         vec = out.last_hidden_state[:, 0, :][0].float().numpy()
@@ -198,14 +237,14 @@ class Dinov2Similarity:
 
     def similarity(self, candidate: str | os.PathLike, reference: str | os.PathLike) -> ImageScore:
         cos = float(np.dot(self.embed(candidate), self.embed(reference)))
-        return ImageScore(score=min(1.0, max(0.0, cos)), metric=f"dinov2:{self.model_name}",
+        return ImageScore(score=min(1.0, max(0.0, cos)), metric=f"{self.metric}:{self.model_name}",
                           parts={"cosine": round(cos, 4)})
 
 
-def dinov2_available(model_name: str | None = None) -> tuple[bool, str]:
-    """(True, "") when DINOv2 can run here, else (False, why)."""
+def dinov2_available(metric: str = "dinov2") -> tuple[bool, str]:
+    """(True, "") when the DINOv2 metric (`dinov2` or `dinov2-paper`) can run here, else (False, why)."""
     try:
-        Dinov2Similarity(model_name).load()
+        Dinov2Similarity(paper=metric == "dinov2-paper").load()
     except ImageMetricUnavailable as exc:
         return False, str(exc)
     return True, ""

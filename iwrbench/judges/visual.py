@@ -1,7 +1,8 @@
 """Visual scores of one candidate screenshot against the ground-truth checkpoint of the same step.
 
     ocr        normalised edit similarity of the two pages' OCR text (0-100)
-    image      image similarity: aligned content SSIM + colour histogram, or DINOv2 (0-100)
+    image      image similarity: aligned content SSIM + colour histogram, or DINOv2 (full page, or the
+               published centre-cropped dinov2-paper) (0-100)
     low_level  mean of ocr and image (whichever were scored)
     high_level rubric judge score (0-100) with --judge, else None
 
@@ -32,7 +33,7 @@ from iwrbench.records import StepVisual
 
 log = logging.getLogger("iwrbench.judges.visual")
 
-IMAGE_METRICS = ("ssim", "dinov2")
+IMAGE_METRICS = ("ssim", "dinov2", "dinov2-paper")
 
 
 def _pct(x: float) -> float:
@@ -54,8 +55,8 @@ class VisualScorer:
         self.ocr = ocr or OcrCache()
         self._dino: Dinov2Similarity | None = None
         self._dino_lock = threading.Lock()  # torch already uses every core for one image
-        if image_metric == "dinov2":
-            self._dino = Dinov2Similarity()
+        if image_metric in ("dinov2", "dinov2-paper"):
+            self._dino = Dinov2Similarity(paper=image_metric == "dinov2-paper")
             try:
                 self._dino.load()
             except ImageMetricUnavailable as exc:
