@@ -127,10 +127,11 @@ def error_record(task: Task, model: str, settings: EvalSettings, kind: str, why:
     return rec
 
 
-def page_problem(task: Task, result: Path, model: str, variant: tuple[str, ...] = ()) -> tuple[str, str] | None:
+def page_problem(task: Task, result: Path, model: str, variant: tuple[str, ...] = (),
+                 epoch: int = 1) -> tuple[str, str] | None:
     """(kind, reason) when there is no page to replay: `no_page` (model's fault) or `infrastructure`."""
-    page = layout.page_path(result, task.id, model, variant)
-    gen = read_json(layout.generation_path(result, task.id, model, variant)) or {}
+    page = layout.page_path(result, task.id, model, variant, epoch)
+    gen = read_json(layout.generation_path(result, task.id, model, variant, epoch)) or {}
     if gen.get("status") == "failed" and gen.get("error_kind") in ("infrastructure", "data"):
         return gen["error_kind"], f"generation failed ({gen.get('error_kind')}): {gen.get('error')}"
     if not page.is_file():
@@ -209,6 +210,19 @@ class TaskEvaluator:
             if step.record.executed and id(step) not in started:
                 await self.judge_and_score(task, step)
 
+    async def score_stand_ins(self, task: Task, steps: list[ReplayStep]) -> None:
+        """Every flagged step without a visual of its own (never reached, or no screenshot) is scored
+        against the page's last captured state before it, for VFS_all only (scoring.py)."""
+        async def one(step: ReplayStep) -> None:
+            shot = step.before.screenshot if step.before is not None else None
+            visual = await self.score_visual(task, step.record.index, shot)
+            if visual is not None and shot is not None:
+                visual.compared_with = shot.name
+                step.record.visual_last_state = visual
+
+        await asyncio.gather(*(one(s) for s in steps if s.record.visual is None
+                               and task.actions[s.record.index - 1].visual_evaluation_flag))
+
     async def score_visual(self, task: Task, k: int, screenshot: Path | None) -> StepVisual | None:
         gt = task.checkpoint(k)
         if not self.settings.visual or gt is None or screenshot is None or not screenshot.is_file():
@@ -225,6 +239,7 @@ class TaskEvaluator:
         await self.judge_steps(task, replay.steps, early)
         rec.initial_screenshot = replay.initial.screenshot.name if replay.initial.screenshot else None
         rec.initial = await self.score_visual(task, 0, replay.initial.screenshot)
+        await self.score_stand_ins(task, replay.steps)
         rec.steps = [s.record for s in replay.steps]
         rec.scores, rec.success_steps = compute_scores(rec.steps, rec.initial, len(task.actions), has_page=True)
         rec.verdict_counts = verdict_counts(rec.steps)
@@ -282,9 +297,9 @@ async def _discard(browser) -> None:
 
 
 async def run_evaluation(tasks: list[Task], result: Path, model: str, settings: EvalSettings,
-                         *, progress: Callable[[TaskOutcome], None] | None = None) -> RunSummary:
-    """Evaluate every task with `settings.workers` browsers. Writes eval.json per task; never raises for
-    a single task's failure."""
+                         *, progress: Callable[[TaskOutcome], None] | None = None, epoch: int = 1) -> RunSummary:
+    """Evaluate every task's page of `epoch` (layout.py: epoch 1 is the contract path) with
+    `settings.workers` browsers. Writes eval.json per task; never raises for a single task's failure."""
     from iwrbench.agent import replay_task
     from iwrbench.browser import Browser
     from iwrbench.evaluation_parts import build_parts
@@ -294,7 +309,7 @@ async def run_evaluation(tasks: list[Task], result: Path, model: str, settings: 
     summary = RunSummary()
     todo: list[Task] = []
     for task in tasks:
-        path = layout.eval_path(result, task.id, model, settings.judge, settings.variant)
+        path = layout.eval_path(result, task.id, model, settings.judge, settings.variant, epoch)
         remove_stale_temp(path.parent)  # left by a run killed mid-write; this task's folder is ours now
         if is_finished(path, settings.force):
             summary.outcomes.append(TaskOutcome(task.id, "skipped", message="already evaluated"))
@@ -315,7 +330,7 @@ async def run_evaluation(tasks: list[Task], result: Path, model: str, settings: 
 
     def finish(task: Task, rec: EvalRecord) -> None:
         rec.finished_at = _now()
-        atomic_write_json(layout.eval_path(result, task.id, model, settings.judge, settings.variant),
+        atomic_write_json(layout.eval_path(result, task.id, model, settings.judge, settings.variant, epoch),
                           rec.model_dump(mode="json"))
         outcome = TaskOutcome(task.id, rec.status, rec, rec.error or "")
         summary.outcomes.append(outcome)
@@ -327,15 +342,15 @@ async def run_evaluation(tasks: list[Task], result: Path, model: str, settings: 
         problem = data_problem(task)
         if problem:
             return error_record(task, model, settings, "data", problem)
-        page_issue = page_problem(task, result, model, settings.variant)
+        page_issue = page_problem(task, result, model, settings.variant, epoch)
         if page_issue:
             kind, why = page_issue
             if kind == "no_page":
                 return no_page_record(task, model, settings, why)
             return error_record(task, model, settings, kind, why)
-        out_dir = layout.eval_dir(result, task.id, model, settings.judge, settings.variant)
+        out_dir = layout.eval_dir(result, task.id, model, settings.judge, settings.variant, epoch)
         out_dir.mkdir(parents=True, exist_ok=True)
-        page_dir = layout.page_dir(result, task.id, model, settings.variant)
+        page_dir = layout.page_dir(result, task.id, model, settings.variant, epoch)
         early = StepJudging(evaluator, task)
         try:
             replay = await replay_task(browser, task, page_dir, out_dir, locator=locator, on_step=early,
