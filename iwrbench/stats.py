@@ -53,7 +53,10 @@ def as_groups(groups: Groups) -> list[np.ndarray]:
 
 
 def _squeeze(x: np.ndarray, columns: bool):
-    return x if columns else x[..., 0]
+    """Drop the column axis of a one-column input: a float for a per-column vector, else an array."""
+    if columns:
+        return x
+    return float(x[0]) if x.ndim == 1 else x[..., 0]
 
 
 def _is_columns(groups: Groups) -> bool:
