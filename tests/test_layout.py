@@ -36,3 +36,13 @@ def test_parse_run_slug_parts():
 def test_bad_tags_and_epochs_are_refused(variant, epoch):
     with pytest.raises(ValueError):
         layout.run_slug("m", variant, epoch)
+
+
+def test_epochs_found_keeps_variants_apart(tmp_path):
+    for name in ("m", "m@epoch-2", "m--paper@epoch-5", "m@epoch-x", "mm@epoch-4"):
+        (tmp_path / "1" / name).mkdir(parents=True)
+    (tmp_path / "2" / "m@epoch-3").mkdir(parents=True)
+    (tmp_path / "2" / "m@epoch-7").write_text("a file, not a page folder")
+    assert layout.epochs_found(tmp_path, ["1", "2", "9"], "m") == [1, 2, 3]
+    assert layout.epochs_found(tmp_path, ["1"], "m", ("paper",)) == [5]
+    assert layout.epochs_found(tmp_path, ["2"], "mm") == []
