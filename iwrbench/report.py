@@ -221,8 +221,9 @@ def rank(results: list[ModelResult]) -> list[ModelResult]:
 def build_reports(result: Path, tasks: list[Task] | None, judge_slugs: list[str] | None = None,
                   manifest: dict[str, Any] | None = None, *,
                   checkpoints: CheckpointMode = "auto") -> list[Path]:
-    """Rebuild the reports of every judge folder found under --result (or only the named judges), and
-    the agreement reports between each of them and any other judge folder that scored the same run.
+    """Rebuild the reports of every judge folder found under --result (or only the named judges, and the
+    judge folders that share an agreement report with them), and the agreement reports between each of
+    them and any other judge folder that scored the same run.
 
     `tasks` is the task list the reports are over: pass the whole data file (load_tasks) so that tasks
     never evaluated show up as missing; None uses the tasks that have an eval.json for some model.
@@ -248,8 +249,11 @@ def build_reports(result: Path, tasks: list[Task] | None, judge_slugs: list[str]
         if other not in collected and any(set(found[other]) & set(found.get(j, {})) for j in judges):
             collected[other] = collect_judge(result, other, found[other], tasks)
     agreements = build_agreements(result, collected, judges)
+    # A judge folder that shares an agreement report with one built here gets its index.html (and, left
+    # as they were when unchanged, its reports) rebuilt too, so its agreement section is never stale.
+    partners = sorted({j for a in agreements for j in a["judges"]} - set(judges))
     written: list[Path] = []
-    for judge in judges:
+    for judge in judges + partners:
         written += build_judge(result, judge, collected[judge], tasks, checkpoints, every_judge,
                                [a for a in agreements if judge in a["judges"]])
     return written

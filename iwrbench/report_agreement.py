@@ -124,18 +124,20 @@ def agreement(judge_a: str, results_a: list[ModelResult], judge_b: str,
             "mean_final": [_r(_mean([f[0] for f in finals])), _r(_mean([f[1] for f in finals]))]}
     if not models:
         return None
-    ranked = [m for m in models.values() if None not in m["mean_final"]]
+    by_final = [m for m in models.values() if None not in m["mean_final"]]
+    by_ifs = [m for m in models.values() if None not in m["mean_IFS"]]
     return {
         "report": AGREEMENT_MARK, "format": AGREEMENT_FORMAT, "judges": [judge_a, judge_b],
         "models": models,
         "steps": _steps_summary(all_la, all_lb, all_skipped),
         "ifs": {"evaluations": len(ifs_a), "pearson": _r(stats.pearson(ifs_a, ifs_b)),
                 "spearman": _r(stats.spearman(ifs_a, ifs_b))},
-        "ranking": {"models": len(ranked),
-                    "kendall_tau_final": _r(stats.kendall_tau([m["mean_final"][0] for m in ranked],
-                                                              [m["mean_final"][1] for m in ranked])),
-                    "kendall_tau_ifs": _r(stats.kendall_tau([m["mean_IFS"][0] for m in ranked],
-                                                            [m["mean_IFS"][1] for m in ranked]))},
+        "ranking": {"models": len(by_final),
+                    "kendall_tau_final": _r(stats.kendall_tau([m["mean_final"][0] for m in by_final],
+                                                              [m["mean_final"][1] for m in by_final])),
+                    "models_ifs": len(by_ifs),
+                    "kendall_tau_ifs": _r(stats.kendall_tau([m["mean_IFS"][0] for m in by_ifs],
+                                                            [m["mean_IFS"][1] for m in by_ifs]))},
         "notes": [
             "Steps compared: executed in both replays and given a verdict by both judges; a step not "
             "reached, or passed on execution alone (no logical assertion), is no judge's verdict.",
@@ -210,11 +212,12 @@ def html_section(judge: str, reports: list[dict]) -> str:
                     f"<td>{fmt(s['agreement'])}</td><td>{fmt(s['kappa'], 3)}</td>"
                     f"<td>{fmt(rep['ifs']['pearson'], 3)}</td><td>{fmt(rep['ifs']['spearman'], 3)}</td>"
                     f"<td>{fmt(rep['ranking']['kendall_tau_final'], 3)}</td>"
+                    f"<td>{fmt(rep['ranking'].get('kendall_tau_ifs'), 3)}</td>"
                     f"<td class=\"l\"><a href=\"{e(link)}\">md</a> <a href=\"{e(link[:-3])}.json\">json</a></td></tr>")
     if not rows:
         return ""
     head = ("<tr><th class=\"l\">other judge</th><th>models</th><th>steps compared</th><th>verdict agreement %</th>"
-            "<th>Cohen's kappa</th><th>IFS Pearson r</th><th>IFS Spearman rho</th><th>Kendall tau (Final)</th>"
+            "<th>Cohen's kappa</th><th>IFS Pearson r</th><th>IFS Spearman rho</th><th>Kendall tau (Final)</th><th>Kendall tau (IFS)</th>"
             "<th class=\"l\">files</th></tr>")
     return ("<h2>Agreement with other judges</h2><p class=\"small\">Where another judge folder scored the same "
             "pages: verdicts on the steps both judged, per-task IFS correlation, and the agreement of the model "
