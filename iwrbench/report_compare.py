@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from iwrbench import stats
 from iwrbench.report_stats import epoch_values
 
@@ -41,13 +43,21 @@ def paired_groups(a: ModelResult, b: ModelResult, part: str) -> tuple[list[list[
 
 
 def compare_pair(a: ModelResult, b: ModelResult) -> dict[str, Any]:
+    """Both metrics of one pair; metrics on the same tasks and epochs share one set of draws."""
     entry: dict[str, Any] = {"a": a.label, "a_slug": a.slug, "b": b.label, "b_slug": b.slug}
+    layouts: dict[tuple, list[tuple[str, list, list]]] = {}
     for part in METRICS:
         ga, gb = paired_groups(a, b, part)
-        res = stats.paired_bootstrap(ga, gb) if ga else None
-        entry[part] = None if res is None else {
-            "tasks": res.n_tasks, "diff": _r(res.diff), "ci95": [_r(res.ci[0]), _r(res.ci[1])],
-            "p": round(res.p, 6), "distinguishable": res.distinguishable}
+        entry[part] = None
+        if ga:
+            shape = (tuple(map(len, ga)), tuple(map(len, gb)))
+            layouts.setdefault(shape, []).append((part, ga, gb))
+    for group in layouts.values():
+        cols_a = [np.array([g[t] for _p, g, _ in group]).T for t in range(len(group[0][1]))]
+        cols_b = [np.array([g[t] for _p, _, g in group]).T for t in range(len(group[0][2]))]
+        for (part, _ga, _gb), res in zip(group, stats.paired_bootstrap_columns(cols_a, cols_b) or [], strict=True):
+            entry[part] = {"tasks": res.n_tasks, "diff": _r(res.diff), "ci95": [_r(res.ci[0]), _r(res.ci[1])],
+                           "p": round(res.p, 6), "distinguishable": res.distinguishable}
     return entry
 
 
@@ -60,7 +70,7 @@ def rank_ranges(ranked: list[ModelResult], pairs: list[dict[str, Any]]) -> list[
     out = []
     for pos, m in enumerate(ranked, start=1):
         if m.report["mean"]["final"] is None:
-            out.append({"model": m.label, "slug": m.slug, "position": pos, "rank": None, "label": "—"})
+            out.append({"model": m.name, "slug": m.slug, "position": pos, "rank": None, "label": "—"})
             continue
         better = worse = 0
         for other in with_final:
@@ -74,7 +84,7 @@ def rank_ranges(ranked: list[ModelResult], pairs: list[dict[str, Any]]) -> list[
             worse += m_ahead
             better += not m_ahead
         lo, hi = min(pos, 1 + better), max(pos, n - worse)
-        out.append({"model": m.label, "slug": m.slug, "position": pos, "rank": [lo, hi],
+        out.append({"model": m.name, "slug": m.slug, "position": pos, "rank": [lo, hi],
                     "label": str(lo) if lo == hi else f"{lo}-{hi}"})
     return out
 

@@ -122,19 +122,35 @@ def _pad(groups: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 
 def _block_means(values: np.ndarray, counts: np.ndarray, tasks: np.ndarray,
                  epochs: np.ndarray | None) -> np.ndarray:
-    """(b, P): each resample's mean over its drawn tasks of their drawn epochs' mean."""
-    if counts.max() == 1:  # one epoch per task
-        return values[tasks, 0].mean(axis=1)
-    if epochs is None:
-        raise ValueError("tasks with several epochs need epoch draws")
+    """(b, P): each resample's mean over its drawn tasks of their drawn epochs' mean.
+
+    Counted, not gathered: how often each (task, epoch) slot was drawn in each resample (one bincount),
+    times the slot's value / (its task's epochs), summed, / tasks. The sums are einsum's own loops, one
+    column at a time (a BLAS product of these small shapes spends more on its threads than on the sum)."""
+    b, n_tasks = tasks.shape
     kmax = values.shape[1]
-    k = counts[tasks]  # (b, T)
-    u = epochs[..., :kmax]
-    pick = np.minimum(np.floor(u * k[..., None]).astype(np.int64), (k - 1)[..., None])  # (b, T, K)
-    used = np.arange(kmax)[None, None, :] < k[..., None]  # (b, T, K)
-    drawn = values[tasks[..., None], pick]  # (b, T, K, P)
-    per_task = (drawn * used[..., None]).sum(axis=2) / k[..., None]  # (b, T, P)
-    return per_task.mean(axis=1)
+    slots = n_tasks * kmax
+    weights = (values / counts[:, None, None]).reshape(slots, -1)
+    rows = np.arange(b)[:, None] * slots
+    if counts.max() == 1:  # one epoch per task: a drawn task is its slot
+        flat = (rows + tasks).ravel()
+    else:
+        if epochs is None:
+            raise ValueError("tasks with several epochs need epoch draws")
+        u = epochs[..., :kmax]
+        if counts.min() == kmax:  # every task has every epoch: no masking (the common case, and faster)
+            pick = (u * kmax).astype(np.int64)  # floor: u >= 0
+            np.minimum(pick, kmax - 1, out=pick)
+            pick += (rows + tasks * kmax)[..., None]
+            flat = pick.ravel()
+        else:
+            k = counts[tasks]  # (b, T)
+            pick = np.minimum(np.floor(u * k[..., None]).astype(np.int64), (k - 1)[..., None])
+            used = np.arange(kmax)[None, None, :] < k[..., None]  # (b, T, K): the first k draws of a task
+            flat = (rows[..., None] + tasks[..., None] * kmax + pick)[used]
+    drawn = np.bincount(flat, minlength=b * slots).reshape(b, slots)
+    return np.stack([np.einsum("bs,s->b", drawn, weights[:, c]) for c in range(weights.shape[1])],
+                    axis=1) / n_tasks
 
 
 def bootstrap_means(groups: Groups, n_resamples: int = N_RESAMPLES, seed: int = SEED) -> np.ndarray:
@@ -186,27 +202,34 @@ def paired_bootstrap(a: Groups, b: Groups, level: float = LEVEL, n_resamples: in
     differ). The p-value is two-sided: 2 * the smaller share of resampled differences on either side of
     0, each share counted as (m + 1) / (B + 1), so it is never 0 and is 1 when the difference is always 0.
     None without tasks."""
+    if _is_columns(a) or _is_columns(b):
+        raise ValueError("paired_bootstrap takes one column (paired_bootstrap_columns takes several)")
+    got = paired_bootstrap_columns(a, b, level, n_resamples, seed)
+    return None if got is None else got[0]
+
+
+def paired_bootstrap_columns(a: Groups, b: Groups, level: float = LEVEL, n_resamples: int = N_RESAMPLES,
+                             seed: int = SEED) -> list[Paired] | None:
+    """`paired_bootstrap` of each of P columns at once (a[t], b[t] of shape (k, P)): the same draws for
+    every column, each column's result what `paired_bootstrap` gives it alone."""
     ga, gb = as_groups(a), as_groups(b)
     if len(ga) != len(gb):
         raise ValueError(f"paired samples need the same tasks: {len(ga)} vs {len(gb)}")
-    if not ga or ga[0].shape[1] != 1 or gb[0].shape[1] != 1:
-        if not ga:
-            return None
-        raise ValueError("paired_bootstrap takes one column")
+    if not ga:
+        return None
+    if ga[0].shape[1] != gb[0].shape[1]:
+        raise ValueError(f"paired samples need the same columns: {ga[0].shape[1]} vs {gb[0].shape[1]}")
     va, ca = _pad(ga)
     vb, cb = _pad(gb)
     kmax = int(max(ca.max(), cb.max()))
-    diffs = []
-    for blk in resample_plan(len(ga), kmax, n_resamples, seed, sides=2):
-        ma = _block_means(va, ca, blk.tasks, blk.epochs[0])
-        mb = _block_means(vb, cb, blk.tasks, blk.epochs[1])
-        diffs.append((ma - mb)[:, 0])
-    d = np.concatenate(diffs)
+    d = np.concatenate([_block_means(va, ca, blk.tasks, blk.epochs[0]) - _block_means(vb, cb, blk.tasks, blk.epochs[1])
+                        for blk in resample_plan(len(ga), kmax, n_resamples, seed, sides=2)])
     lo, hi = percentile_interval(d, level)
-    below, above = int((d <= 0).sum()), int((d >= 0).sum())
-    p = min(1.0, 2.0 * min(below + 1, above + 1) / (len(d) + 1))
-    diff = float(task_means(ga).mean() - task_means(gb).mean())
-    return Paired(diff=diff, ci=(float(lo), float(hi)), p=p, n_tasks=len(ga))
+    below, above = (d <= 0).sum(axis=0), (d >= 0).sum(axis=0)
+    diff = task_means(ga).mean(axis=0) - task_means(gb).mean(axis=0)
+    return [Paired(diff=float(diff[c]), ci=(float(lo[c]), float(hi[c])),
+                   p=min(1.0, 2.0 * (min(int(below[c]), int(above[c])) + 1) / (len(d) + 1)), n_tasks=len(ga))
+            for c in range(d.shape[1])]
 
 
 # ---------------------------------------------------------------- agreement

@@ -116,7 +116,7 @@ def test_mean_and_stderr_by_hand():
 def test_bootstrap_interval_by_hand():
     # A constant is its own interval: the oracle's [100, 100].
     assert stats.bootstrap_ci([[100.0]] * 8) == (100.0, 100.0)
-    assert stats.bootstrap_ci([[100.0, 100.0, 100.0]] * 3) == (100.0, 100.0)
+    assert stats.bootstrap_ci([[100.0, 100.0, 100.0]] * 3) == pytest.approx((100.0, 100.0), abs=1e-9)
     # Two tasks 0 and 100: resampled means are 0, 50, 100 with chance 1/4, 1/2, 1/4, so the 2.5 % and
     # 97.5 % points are 0 and 100.
     assert stats.bootstrap_ci([[0.0], [100.0]]) == (0.0, 100.0)
@@ -189,6 +189,7 @@ def test_correlations_by_hand():
 @pytest.mark.parametrize("groups", [
     [[12.0], [50.0], [0.0], [100.0], [37.5], [80.0]],
     [[12.0, 30.0, 18.0], [50.0], [0.0, 100.0], [100.0, 90.0, 95.0], [37.5, 40.0]],
+    [[12.0, 30.0, 18.0], [50.0, 40.0, 45.0], [0.0, 100.0, 50.0]],  # every task every epoch: the fast path
 ])
 def test_bootstrap_matches_the_slow_loop_exactly(groups):
     n = 3000  # three blocks' worth (the last one partial)
@@ -286,3 +287,13 @@ def test_bad_input_is_refused():
         stats.cohen_kappa(["a"], ["a", "b"])
     with pytest.raises(ValueError):
         stats.pearson([1, 2], [1, 2, 3])
+
+
+def test_paired_columns_match_one_column_at_a_time():
+    a = [np.array([[60.0, 1.0], [70.0, 0.0]]), np.array([[20.0, 0.0]]), np.array([[90.0, 1.0], [95.0, 1.0], [85.0, 0.0]])]
+    b = [np.array([[50.0, 0.0]]), np.array([[25.0, 1.0], [15.0, 0.0]]), np.array([[80.0, 0.0]])]
+    both = stats.paired_bootstrap_columns(a, b)
+    for col in range(2):
+        single = stats.paired_bootstrap([g[:, col] for g in a], [g[:, col] for g in b])
+        assert both[col].ci == pytest.approx(single.ci) and both[col].p == single.p
+        assert both[col].diff == pytest.approx(single.diff)
