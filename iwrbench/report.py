@@ -222,8 +222,8 @@ def build_reports(result: Path, tasks: list[Task] | None, judge_slugs: list[str]
                   manifest: dict[str, Any] | None = None, *,
                   checkpoints: CheckpointMode = "auto") -> list[Path]:
     """Rebuild the reports of every judge folder found under --result (or only the named judges, and the
-    judge folders that share an agreement report with them), and the agreement reports between each of
-    them and any other judge folder that scored the same run.
+    already built judge folders that share an agreement report with them), and the agreement reports
+    between each of them and any other judge folder that scored the same run.
 
     `tasks` is the task list the reports are over: pass the whole data file (load_tasks) so that tasks
     never evaluated show up as missing; None uses the tasks that have an eval.json for some model.
@@ -249,9 +249,10 @@ def build_reports(result: Path, tasks: list[Task] | None, judge_slugs: list[str]
         if other not in collected and any(set(found[other]) & set(found.get(j, {})) for j in judges):
             collected[other] = collect_judge(result, other, found[other], tasks)
     agreements = build_agreements(result, collected, judges)
-    # A judge folder that shares an agreement report with one built here gets its index.html (and, left
-    # as they were when unchanged, its reports) rebuilt too, so its agreement section is never stale.
-    partners = sorted({j for a in agreements for j in a["judges"]} - set(judges))
+    # A judge folder already built that shares an agreement report with one built here gets its index.html
+    # (and, left as they were when unchanged, its reports) rebuilt too, so its agreement section is never
+    # stale; a folder never built is left to its own run.
+    partners = sorted(j for j in {j for a in agreements for j in a["judges"]} - set(judges) if j in built)
     written: list[Path] = []
     for judge in judges + partners:
         written += build_judge(result, judge, collected[judge], tasks, checkpoints, every_judge,
