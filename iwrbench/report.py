@@ -1,7 +1,7 @@
-"""Reports built from eval.json files: per model json/csv/md, an index.html, a leaderboard.png and
+"""Reports built from eval.json files: per model json/csv/md, an index.html, a leaderboard.md and .png and
 comparisons.json per judge, and judge-agreement reports between judge folders.
 
-Layout (design.md): outputs/reports/<judge_slug>/<run_slug>.{json,csv,md}, index.html, leaderboard.png,
+Layout (design.md): outputs/reports/<judge_slug>/<run_slug>.{json,csv,md}, index.html, leaderboard.{md,png},
 comparisons.json; outputs/reports/agreement/<judge_a>__vs__<judge_b>.{json,md}. Each judge folder is built
 only from eval.json files stored under that judge's slug, so scores of different judges are never mixed in
 one mean. A model report is per run slug (layout.py): the epochs of one run (`<run_slug>@epoch-<e>`
@@ -35,7 +35,7 @@ from iwrbench.fsutil import (
 from iwrbench.layout import judge_slug as slug_of_judge
 from iwrbench.layout import run_slug, video_input_of
 from iwrbench.manifest import collect_manifest
-from iwrbench.report_board import COMPARISONS_FILE, REPORT_MARK, leaderboard_text
+from iwrbench.report_board import COMPARISONS_FILE, REPORT_MARK, leaderboard_md, leaderboard_text
 from iwrbench.report_rows import VERDICTS, ModelResult, TaskRow, collect_judge, discover, load_record
 from iwrbench.report_stats import CATEGORIES, PARTS, UNSPECIFIED, by_category, summarize
 from iwrbench.report_text import md_text, render_csv, render_md
@@ -197,6 +197,8 @@ def build_judge(result: Path, judge: str, results: list[ModelResult], tasks: lis
     ranked = rank(results)
     compared = comparisons(ranked, judge)
     written.append(atomic_write_json(folder / COMPARISONS_FILE, compared, only_if_changed=True))
+    written.append(atomic_write_text(folder / "leaderboard.md", leaderboard_md([m.report for m in ranked], compared,
+                                                                               judge), only_if_changed=True))
     shown = ("final", "final_all", "IFS", "VFS")
     bars = [(m.label, *(m.report["mean"][p] for p in shown)) for m in ranked]
     intervals = [tuple(m.report["ci95"][p] for p in shown) for m in ranked]
@@ -230,7 +232,7 @@ def build_reports(result: Path, tasks: list[Task] | None, judge_slugs: list[str]
     `manifest` (from collect_manifest, at the end of an evaluation run) is kept in
     reports/<judge>/manifests/ and carried by that model's reports from then on, --report-only included.
     `checkpoints`: how index.html shows ground-truth images, see iwrbench.report_html.
-    Returns the report files (json/csv/md per model, comparisons.json, leaderboard.png, index.html per
+    Returns the report files (json/csv/md per model, comparisons.json, leaderboard.md/png, index.html per
     judge), each written or, when its content is unchanged, left as it was.
     """
     from iwrbench.report_agreement import AGREEMENT_DIR, build_agreements

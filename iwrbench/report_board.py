@@ -7,7 +7,7 @@ from typing import Any
 
 from iwrbench.fsutil import read_json
 from iwrbench.layout import judge_slug as slug_of_judge
-from iwrbench.report_text import fmt, fmt_ci
+from iwrbench.report_text import INTERVAL_NOTE, fmt, fmt_ci, md_table, md_text
 
 REPORT_MARK = "iwrbench-model-report"
 COMPARISONS_FILE = "comparisons.json"
@@ -20,6 +20,49 @@ def _summaries_from_reports(folder: Path) -> list[dict[str, Any]]:
         if isinstance(data, dict) and data.get("report") == REPORT_MARK:
             out.append(data)
     return out
+
+
+def _ranked(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def key(r: dict[str, Any]) -> tuple[int, float, str]:
+        final = r["mean"]["final"]
+        return (1, 0.0, r["model"]) if final is None else (0, -final, r["model"])
+    return sorted(reports, key=key)
+
+
+def board_rows(reports: list[dict[str, Any]], compared: dict[str, Any] | None) -> tuple[tuple[str, ...], list]:
+    """(header, rows) of the leaderboard: ranked by Final, `#` the rank range of the comparisons."""
+    labels = {r["slug"]: r["label"] for r in (compared or {}).get("ranks", [])}
+    epochs = any(r["counts"].get("epochs", 1) > 1 for r in reports)
+    header = ("#", "model", "tasks", *(("epochs",) if epochs else ()), "IFS", "VFS", "Final", "Final 95% CI",
+              "Final_all", "no page", "errors", "missing", "undecided")
+    rows = []
+    for i, r in enumerate(_ranked(reports), start=1):
+        c, mean = r["counts"], r["mean"]
+        rows.append((labels.get(r.get("model_slug"), str(i)), str(r["model"]), f"{c['scored']}/{c['tasks']}",
+                     *((str(c.get("epochs", 1)),) if epochs else ()), fmt(mean["IFS"]), fmt(mean["VFS"]),
+                     fmt(mean["final"]), fmt_ci((r.get("ci95") or {}).get("final")), fmt(mean.get("final_all")),
+                     str(c["no_page"]), str(c["errors"]), str(c["missing"]), str(c["undecided"])))
+    return header, rows
+
+
+FOOT = ("Ranked by Final (the published metric). # is the rank range the paired bootstrap allows "
+        "(comparisons.json): a model ranks below the models whose Final beats it with a 95% interval of the "
+        "difference that excludes 0, and above those it beats that way. Final_all counts every flagged "
+        "checkpoint (unreached ones against the last captured state).")
+
+
+def leaderboard_md(reports: list[dict[str, Any]], compared: dict[str, Any] | None, judge: str) -> str:
+    """leaderboard.md of one judge folder: the table, then the pairs that cannot be told apart on Final."""
+    header, rows = board_rows(reports, compared)
+    out = [f"# IWR-Bench leaderboard, judge `{judge}`", "",
+           *md_table(list(header), [[md_text(c) if i == 1 else c for i, c in enumerate(row)] for row in rows]), "", FOOT, "", INTERVAL_NOTE, ""]
+    ties = [p for p in (compared or {}).get("pairs", []) if p.get("final") and not p["final"]["distinguishable"]]
+    if ties:
+        out += ["## Pairs that cannot be told apart on Final", ""]
+        out += md_table(["model a", "model b", "tasks", "Final a - b", "95% CI", "p"],
+                        [[md_text(p["a"]), md_text(p["b"]), str(p["final"]["tasks"]), fmt(p["final"]["diff"]),
+                          fmt_ci(p["final"]["ci95"]), f"{p['final']['p']:.4f}"] for p in ties]) + [""]
+    return "\n".join(out)
 
 
 def leaderboard_text(result: Path, judge_slug: str) -> str:
@@ -40,31 +83,12 @@ def leaderboard_text(result: Path, judge_slug: str) -> str:
     if not reports:
         return f"judge {judge_slug}: no evaluations under {result}"
     compared = read_json(folder / COMPARISONS_FILE)
-    labels = {r["slug"]: r["label"] for r in (compared or {}).get("ranks", [])} if isinstance(compared, dict) \
-        else {}
-
-    def key(r: dict[str, Any]) -> tuple[int, float, str]:
-        final = r["mean"]["final"]
-        return (1, 0.0, r["model"]) if final is None else (0, -final, r["model"])
-
-    epochs = any(r["counts"].get("epochs", 1) > 1 for r in reports)
-    header = ("#", "model", "tasks", *(("epochs",) if epochs else ()), "IFS", "VFS", "Final", "Final 95% CI",
-              "Final_all", "no page", "errors", "missing", "undecided")
-    lines = []
-    for i, r in enumerate(sorted(reports, key=key), start=1):
-        c, mean = r["counts"], r["mean"]
-        lines.append((labels.get(r.get("model_slug"), str(i)), str(r["model"]), f"{c['scored']}/{c['tasks']}",
-                      *((str(c.get("epochs", 1)),) if epochs else ()), fmt(mean["IFS"]), fmt(mean["VFS"]),
-                      fmt(mean["final"]), fmt_ci((r.get("ci95") or {}).get("final")), fmt(mean.get("final_all")),
-                      str(c["no_page"]), str(c["errors"]), str(c["missing"]), str(c["undecided"])))
-    widths = [max(len(h), *(len(row[i]) for row in lines)) for i, h in enumerate(header)]
+    header, rows = board_rows(reports, compared if isinstance(compared, dict) else None)
+    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
 
     def line(row: tuple[str, ...]) -> str:
         return "  ".join(cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in
                          enumerate(zip(row, widths, strict=True))).rstrip()
 
     title = f"IWR-Bench leaderboard, judge: {judge_slug} (tasks = in the mean / selected)"
-    foot = ("Ranked by Final (the published metric). # is the rank range the paired bootstrap allows "
-            "(comparisons.json); Final_all counts every flagged checkpoint (unreached ones against the last "
-            "captured state).")
-    return "\n".join([title, line(header), line(tuple("-" * w for w in widths)), *map(line, lines), foot])
+    return "\n".join([title, line(header), line(tuple("-" * w for w in widths)), *map(line, rows), FOOT])

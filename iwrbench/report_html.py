@@ -218,7 +218,7 @@ def ties_section(comparisons: dict[str, Any] | None) -> str:
     intro = ('<p class="small"># in the leaderboard is the rank range the paired bootstrap allows: a model ranks '
              "below the models whose Final is better with a 95% interval of the difference that excludes 0, "
              'and above those it beats that way. Every pair (Final and IFS) is in <a href="comparisons.json">'
-             "comparisons.json</a>.</p>")
+             'comparisons.json</a>; the table as markdown: <a href="leaderboard.md">leaderboard.md</a>.</p>')
     if not pairs:
         return intro
     rows = [[e(p["a"]), e(p["b"]), str(p["final"]["tasks"]), num(p["final"]["diff"]), ci_text(p["final"]["ci95"]),

@@ -57,7 +57,7 @@ def epochs_world(tmp_path: Path):
 def test_epochs_of_a_run_are_one_report_and_variants_stay_apart(epochs_world):
     _w, out = epochs_world
     folder = out / "reports" / "offline"
-    assert sorted(p.stem for p in folder.glob("*.md")) == [M_SLUG, f"{M_SLUG}--paper"]  # no '@epoch-2' model
+    assert sorted(p.stem for p in folder.glob("*.csv")) == [M_SLUG, f"{M_SLUG}--paper"]  # no "@epoch-2" model
     rep = report(out, M_SLUG)
     rows = {r["task_id"]: r for r in rep["tasks"]}
     assert rep["counts"]["epochs"] == 3 and rep["counts"]["evaluations"] == 9
@@ -159,6 +159,10 @@ def test_paired_comparisons_and_rank_ranges(three_models):
     assert zy["final"]["ci95"] == [round(want.ci[0], 4), round(want.ci[1], 4)] and zy["final"]["p"] > 0.5
     lines = leaderboard_text(out, "offline").splitlines()
     assert [ln.split()[0] for ln in lines[3:6]] == ["1", "2-3", "2-3"]
+    md = (out / "reports" / "offline" / "leaderboard.md").read_text()
+    board = md.split("\n\n")[1].splitlines()  # the table: header, rule, one row per model
+    assert [ln.split("|")[1].strip() for ln in board[2:]] == ["1", "2-3", "2-3"]
+    assert "## Pairs that cannot be told apart on Final" in md and "| openai/z | openai/y | 5 | 0.20 |" in md
     html = (out / "reports" / "offline" / "index.html").read_text()
     assert '<td class="l">2-3</td>' in html and "cannot be told apart on Final (1)" in html
 
