@@ -25,8 +25,14 @@ def _summaries_from_reports(folder: Path) -> list[dict[str, Any]]:
 def _ranked(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
     def key(r: dict[str, Any]) -> tuple[int, float, str]:
         final = r["mean"]["final"]
-        return (1, 0.0, r["model"]) if final is None else (0, -final, r["model"])
+        return (1, 0.0, model_label(r)) if final is None else (0, -final, model_label(r))
     return sorted(reports, key=key)
+
+
+def model_label(report: dict[str, Any]) -> str:
+    """The model's name, with its variant tags when it has any (`openai/gpt-4o [video]`)."""
+    variant = report.get("variant") or []
+    return str(report["model"]) + (f" [{', '.join(variant)}]" if variant else "")
 
 
 def board_rows(reports: list[dict[str, Any]], compared: dict[str, Any] | None) -> tuple[tuple[str, ...], list]:
@@ -38,7 +44,7 @@ def board_rows(reports: list[dict[str, Any]], compared: dict[str, Any] | None) -
     rows = []
     for i, r in enumerate(_ranked(reports), start=1):
         c, mean = r["counts"], r["mean"]
-        rows.append((labels.get(r.get("model_slug"), str(i)), str(r["model"]), f"{c['scored']}/{c['tasks']}",
+        rows.append((labels.get(r.get("model_slug"), str(i)), model_label(r), f"{c['scored']}/{c['tasks']}",
                      *((str(c.get("epochs", 1)),) if epochs else ()), fmt(mean["IFS"]), fmt(mean["VFS"]),
                      fmt(mean["final"]), fmt_ci((r.get("ci95") or {}).get("final")), fmt(mean.get("final_all")),
                      str(c["no_page"]), str(c["errors"]), str(c["missing"]), str(c["undecided"])))

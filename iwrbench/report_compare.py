@@ -70,7 +70,7 @@ def rank_ranges(ranked: list[ModelResult], pairs: list[dict[str, Any]]) -> list[
     out = []
     for pos, m in enumerate(ranked, start=1):
         if m.report["mean"]["final"] is None:
-            out.append({"model": m.name, "slug": m.slug, "position": pos, "rank": None, "label": "—"})
+            out.append({"model": m.label, "slug": m.slug, "position": pos, "rank": None, "label": "—"})
             continue
         better = worse = 0
         for other in with_final:
@@ -84,7 +84,7 @@ def rank_ranges(ranked: list[ModelResult], pairs: list[dict[str, Any]]) -> list[
             worse += m_ahead
             better += not m_ahead
         lo, hi = min(pos, 1 + better), max(pos, n - worse)
-        out.append({"model": m.name, "slug": m.slug, "position": pos, "rank": [lo, hi],
+        out.append({"model": m.label, "slug": m.slug, "position": pos, "rank": [lo, hi],
                     "label": str(lo) if lo == hi else f"{lo}-{hi}"})
     return out
 

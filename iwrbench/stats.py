@@ -28,7 +28,9 @@ import numpy as np
 N_RESAMPLES = 10_000
 SEED = 20250928
 LEVEL = 0.95
-BLOCK = 1000  # resamples drawn and reduced at a time (bounds memory with many epochs)
+BLOCK = 1000  # at least this many resamples drawn and reduced at a time
+DRAWS_PER_BLOCK = 2_000_000  # ... and more while a block draws fewer (task, epoch) slots than this: a small
+# bootstrap is one block (its cost is numpy's per-call overhead), a large one stays within ~50 MB
 
 Groups = Sequence[np.ndarray | Sequence[float]]
 
@@ -101,9 +103,10 @@ def resample_plan(n_tasks: int, max_epochs: int, n_resamples: int = N_RESAMPLES,
     if n_tasks < 1 or max_epochs < 1 or n_resamples < 1:
         raise ValueError("a bootstrap needs at least one task, one epoch and one resample")
     rng = np.random.default_rng(seed)
+    block = max(BLOCK, DRAWS_PER_BLOCK // (n_tasks * max_epochs))
     done = 0
     while done < n_resamples:
-        b = min(BLOCK, n_resamples - done)
+        b = min(block, n_resamples - done)
         tasks = rng.integers(0, n_tasks, size=(b, n_tasks))
         epochs = tuple(rng.random(size=(b, n_tasks, max_epochs)) if max_epochs > 1 else None
                        for _ in range(sides))

@@ -89,7 +89,7 @@ def test_epochs_of_a_run_are_one_report_and_variants_stay_apart(epochs_world):
     assert paper["mean"]["final"] == 99.0 and paper["counts"]["epochs"] == 1
     assert (paper["model"], paper["variant"]) == ("openai/m", ["paper"])
     text = leaderboard_text(out, "offline")
-    assert "@epoch" not in text and " epochs " in text.splitlines()[1] + " "
+    assert "@epoch" not in text and "openai/m [paper]" in text and " epochs " in text.splitlines()[1] + " "
     table = list(csv.DictReader(io.StringIO((out / "reports" / "offline" / f"{M_SLUG}.csv").read_text())))
     assert [r["epochs"] for r in table] == ["3", "2", "1", "0", "3"]  # a no-page epoch counts (as 0)
     md = (out / "reports" / "offline" / f"{M_SLUG}.md").read_text()

@@ -191,10 +191,12 @@ def test_correlations_by_hand():
     [[12.0, 30.0, 18.0], [50.0], [0.0, 100.0], [100.0, 90.0, 95.0], [37.5, 40.0]],
     [[12.0, 30.0, 18.0], [50.0, 40.0, 45.0], [0.0, 100.0, 50.0]],  # every task every epoch: the fast path
 ])
-def test_bootstrap_matches_the_slow_loop_exactly(groups):
-    n = 3000  # three blocks' worth (the last one partial)
-    lo, hi = stats.bootstrap_ci(groups, n_resamples=n + 500, seed=7)
-    slo, shi = slow_bootstrap_from_plan(groups, n + 500, 7)
+@pytest.mark.parametrize("draws_per_block", [stats.DRAWS_PER_BLOCK, 10])
+def test_bootstrap_matches_the_slow_loop_exactly(groups, draws_per_block, monkeypatch):
+    # One block (a small bootstrap), or blocks of 1,000 resamples with the last one partial.
+    monkeypatch.setattr(stats, "DRAWS_PER_BLOCK", draws_per_block)
+    lo, hi = stats.bootstrap_ci(groups, n_resamples=3500, seed=7)
+    slo, shi = slow_bootstrap_from_plan(groups, 3500, 7)
     assert (lo, hi) == pytest.approx((slo, shi), abs=1e-9)
 
 
