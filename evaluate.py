@@ -39,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "to the judge folder <judge>+agent-<agent>")
     cli.add_video_input_argument(parser, evaluate=True)
     cli.add_protocol_arguments(parser, evaluate=True)
+    parser.add_argument("--epochs", type=cli.positive_int, metavar="N",
+                        help="evaluate epochs 1..N of each model's pages (generate.py --epochs); "
+                             "default: every epoch found")
     parser.add_argument("--report-only", action="store_true",
                         help="rebuild reports from existing eval.json files; no browser, no model")
     parser.add_argument("--image-metric", choices=("ssim", "dinov2", "dinov2-paper"), default="ssim",
@@ -59,6 +62,16 @@ def model_names(values: list[str] | None) -> list[str]:
     for value in values or []:
         names += [v.strip() for v in value.split(",") if v.strip() and v.strip() not in names]
     return names
+
+
+def epochs_to_evaluate(result: Path, task_ids: list[str], model: str, requested: int | None,
+                       variant: tuple[str, ...] = ()) -> list[int]:
+    """1..N with --epochs N, else 1 up to the highest epoch any selected task has a page folder for (an
+    epoch a task lacks is then that task's missing page, scored 0 like any other)."""
+    if requested:
+        return list(range(1, requested + 1))
+    found = layout.epochs_found(result, task_ids, model, variant)
+    return list(range(1, max(found, default=1) + 1))
 
 
 def report(result: Path, data: str, judges: list[str] | None, manifest: dict | None) -> list[Path]:
@@ -84,7 +97,7 @@ def main() -> int:
     result = Path(args.result)
     if args.report_only:
         reports_root = result / "reports"
-        found = sorted({p.parent.name for p in result.glob("*/*/eval/*/eval.json")})
+        found = sorted({p.parent.name for p in result.glob("*/*/eval/*/eval.json")})  # epochs' folders too
         if not found:
             raise UserError(f"no eval.json files under {result}/<task>/<model>/eval/; run evaluate.py first")
         report(result, args.data, found, None)
@@ -117,24 +130,30 @@ def main() -> int:
     any_error = False
     for model in models:
         label = layout.run_slug(model, settings.variant) if settings.variant else model
-        with ProgressPrinter(len(tasks), f"evaluate {label}", quiet=args.quiet) as progress:
-            summary = asyncio.run(run_evaluation(tasks, result, model, settings, progress=progress.update))
-        errors = [o for o in summary.outcomes if o.status == "error"]
-        any_error |= bool(errors)
-        print(f"{label}: {summary.count('scored')} scored, {summary.count('skipped')} already done, "
-              f"{len(errors)} errors in {summary.seconds:.1f}s", file=sys.stderr)
-        for o in errors:
-            print(f"  task {o.task_id}: {o.message}", file=sys.stderr)
+        epochs = epochs_to_evaluate(result, [t.id for t in tasks], model, args.epochs, settings.variant)
+        did_work = False
+        for epoch in epochs:
+            name = label if epoch == 1 else f"{label} epoch {epoch}"
+            with ProgressPrinter(len(tasks), f"evaluate {name}", quiet=args.quiet) as progress:
+                summary = asyncio.run(run_evaluation(tasks, result, model, settings, progress=progress.update,
+                                                     epoch=epoch))
+            errors = [o for o in summary.outcomes if o.status == "error"]
+            any_error |= bool(errors)
+            print(f"{name}: {summary.count('scored')} scored, {summary.count('skipped')} already done, "
+                  f"{len(errors)} errors in {summary.seconds:.1f}s", file=sys.stderr)
+            for o in errors:
+                print(f"  task {o.task_id}: {o.message}", file=sys.stderr)
+            did_work |= summary.count("skipped") < len(summary.outcomes)
         # A run that evaluated nothing keeps the manifest of the run that produced the scores: its
         # settings (and created_at) are the ones behind the numbers, and the reports stay byte-identical.
-        did_work = summary.count("skipped") < len(summary.outcomes)
         report(result, args.data, [settings.folder], collect_manifest({
             "model": model, "judge": args.judge, "agent": settings.agent_model or "offline",
             "judge_folder": settings.folder, "protocol": args.protocol,
             "prompt_file": prompt.record if prompt else None, "data": args.data, "image_metric": args.image_metric,
             "video_input": args.video_input, "variant": list(settings.variant),
             "visual": not args.no_visual, "workers": settings.workers, "step_timeout": args.step_timeout,
-            "task_timeout": args.task_timeout, "tasks_selected": len(tasks)}) if did_work else None)
+            "task_timeout": args.task_timeout, "tasks_selected": len(tasks), "epochs": len(epochs)})
+            if did_work else None)
     slug = settings.folder
     if not args.quiet:
         print_leaderboards(result, [slug])

@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common_arguments(parser, default_workers=DEFAULT_WORKERS)
     parser.add_argument("--model", help=f"the model that writes the pages (required): {NAME_HELP}")
+    parser.add_argument("--epochs", type=positive_int, default=1, metavar="N",
+                        help="independent generations per task (default 1); epoch 1 at the usual path, "
+                             "epoch e >= 2 in <task>/<model>@epoch-<e>/, each with its own cache key")
     g = parser.add_argument_group("model settings (flags override IWRBENCH_* environment variables)")
     g.add_argument("--max-tokens", type=positive_int, metavar="N", help="reply budget in tokens (IWRBENCH_MAX_TOKENS; 16384)")
     g.add_argument("--temperature", type=float, metavar="T", help="sampling temperature (IWRBENCH_TEMPERATURE; 0)")
@@ -117,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
                                                       max_mb=args.video_max_mb),
                                   protocol=args.protocol, prompt_file=prompt,
                                   paper=paper_config(spec.model_id) if args.protocol == "paper" else None)
-    summary = asyncio.run(_run(tasks, model, settings, Path(args.result), workers, quiet=args.quiet))
+    summary = asyncio.run(_run(tasks, model, settings, Path(args.result), workers, quiet=args.quiet,
+                               epochs=args.epochs))
     print(format_summary(summary))
     if variant:
         print(f"  pages in {args.result}/<task>/{layout.run_slug(args.model, variant)}/ "
@@ -125,15 +129,15 @@ def main(argv: list[str] | None = None) -> int:
     return summary.exit_code
 
 
-async def _run(tasks, model, settings, result, workers, *, quiet):  # noqa: ANN001 (thin wrapper)
+async def _run(tasks, model, settings, result, workers, *, quiet, epochs=1):  # noqa: ANN001 (thin wrapper)
     """run_generation with a progress bar; log lines are routed around the bar."""
     from tqdm import tqdm
     from tqdm.contrib.logging import logging_redirect_tqdm
 
     with logging_redirect_tqdm(loggers=[logging.getLogger("iwrbench")]), \
-            tqdm(total=len(tasks), desc="generate", unit="task", disable=quiet or None, file=sys.stderr) as bar:
+            tqdm(total=len(tasks) * epochs, desc="generate", unit="task", disable=quiet or None, file=sys.stderr) as bar:
         return await run_generation(tasks, model, settings, result, workers=workers,
-                                    on_done=lambda _outcome: bar.update(1))
+                                    on_done=lambda _outcome: bar.update(1), epochs=epochs)
 
 
 if __name__ == "__main__":

@@ -60,11 +60,11 @@ class EvalSettings:
         """The judge folder's name: `offline`, the judge's slug, or `<judge>+agent-<agent>`."""
         return layout.evaluator_slug(self.judge, self.agent_model)
 
-    def page_dir(self, result: Path, task_id: str, model: str) -> Path:
-        return layout.page_dir(result, task_id, model, self.variant)
+    def page_dir(self, result: Path, task_id: str, model: str, epoch: int = 1) -> Path:
+        return layout.page_dir(result, task_id, model, self.variant, epoch)
 
-    def eval_dir(self, result: Path, task_id: str, model: str) -> Path:
-        return layout.eval_dir(result, task_id, model, self.judge, self.variant, agent=self.agent_model)
+    def eval_dir(self, result: Path, task_id: str, model: str, epoch: int = 1) -> Path:
+        return layout.eval_dir(result, task_id, model, self.judge, self.variant, epoch, agent=self.agent_model)
 
     def task_cap(self, task: Task) -> float:
         if self.task_timeout:
@@ -102,9 +102,10 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _base_record(task: Task, model: str, settings: EvalSettings, result: Path | None = None) -> EvalRecord:
+def _base_record(task: Task, model: str, settings: EvalSettings, result: Path | None = None,
+                 epoch: int = 1) -> EvalRecord:
     cls = task.classification
-    page_dir = settings.page_dir(result, task.id, model) if result is not None else None
+    page_dir = settings.page_dir(result, task.id, model, epoch) if result is not None else None
     return EvalRecord(
         task_id=task.id, model=model, judge=layout.judge_slug(settings.judge),
         agent=layout.judge_slug(settings.agent_model),
@@ -152,9 +153,9 @@ def _unperformed_steps(task: Task, reason: str) -> list[StepRecord]:
 
 
 def no_page_record(task: Task, model: str, settings: EvalSettings, why: str,
-                   result: Path | None = None) -> EvalRecord:
+                   result: Path | None = None, epoch: int = 1) -> EvalRecord:
     """The model produced no page: every action fails, every score is 0, and the task is counted."""
-    rec = _base_record(task, model, settings, result)
+    rec = _base_record(task, model, settings, result, epoch)
     rec.steps = _unperformed_steps(task, f"no page: {why}")
     rec.scores = no_page_scores(high_level=bool(settings.judge and settings.visual))
     rec.error, rec.error_kind = why, "no_page"
@@ -162,16 +163,17 @@ def no_page_record(task: Task, model: str, settings: EvalSettings, why: str,
 
 
 def error_record(task: Task, model: str, settings: EvalSettings, kind: str, why: str,
-                 result: Path | None = None) -> EvalRecord:
-    rec = _base_record(task, model, settings, result)
+                 result: Path | None = None, epoch: int = 1) -> EvalRecord:
+    rec = _base_record(task, model, settings, result, epoch)
     rec.status, rec.error, rec.error_kind = "error", why, kind
     return rec
 
 
-def page_problem(task: Task, result: Path, model: str, variant: tuple[str, ...] = ()) -> tuple[str, str] | None:
+def page_problem(task: Task, result: Path, model: str, variant: tuple[str, ...] = (),
+                 epoch: int = 1) -> tuple[str, str] | None:
     """(kind, reason) when there is no page to replay: `no_page` (model's fault) or `infrastructure`."""
-    page = layout.page_path(result, task.id, model, variant)
-    gen = read_json(layout.generation_path(result, task.id, model, variant)) or {}
+    page = layout.page_path(result, task.id, model, variant, epoch)
+    gen = read_json(layout.generation_path(result, task.id, model, variant, epoch)) or {}
     if gen.get("status") == "failed" and gen.get("error_kind") in ("infrastructure", "data"):
         return gen["error_kind"], f"generation failed ({gen.get('error_kind')}): {gen.get('error')}"
     if not page.is_file():
@@ -250,6 +252,19 @@ class TaskEvaluator:
             if step.record.executed and id(step) not in started:
                 await self.judge_and_score(task, step)
 
+    async def score_stand_ins(self, task: Task, steps: list[ReplayStep]) -> None:
+        """Every flagged step without a visual of its own (never reached, or no screenshot) is scored
+        against the page's last captured state before it, for VFS_all only (scoring.py)."""
+        async def one(step: ReplayStep) -> None:
+            shot = step.before.screenshot if step.before is not None else None
+            visual = await self.score_visual(task, step.record.index, shot)
+            if visual is not None and shot is not None:
+                visual.compared_with = shot.name
+                step.record.visual_last_state = visual
+
+        await asyncio.gather(*(one(s) for s in steps if s.record.visual is None
+                               and task.actions[s.record.index - 1].visual_evaluation_flag))
+
     async def score_visual(self, task: Task, k: int, screenshot: Path | None) -> StepVisual | None:
         gt = task.checkpoint(k)
         if not self.settings.visual or gt is None or screenshot is None or not screenshot.is_file():
@@ -257,8 +272,8 @@ class TaskEvaluator:
         return await self.visual_scorer.score(screenshot, gt)
 
     async def evaluate(self, task: Task, model: str, replay: ReplayResult,
-                       early: StepJudging | None = None, result: Path | None = None) -> EvalRecord:
-        rec = _base_record(task, model, self.settings, result)
+                       early: StepJudging | None = None, result: Path | None = None, epoch: int = 1) -> EvalRecord:
+        rec = _base_record(task, model, self.settings, result, epoch)
         rec.sandbox = dict(replay.sandbox)
         if replay.error:  # the caller cancels what `early` started
             rec.status, rec.error, rec.error_kind = "error", f"replay failed: {replay.error}", "infrastructure"
@@ -266,6 +281,7 @@ class TaskEvaluator:
         await self.judge_steps(task, replay.steps, early)
         rec.initial_screenshot = replay.initial.screenshot.name if replay.initial.screenshot else None
         rec.initial = await self.score_visual(task, 0, replay.initial.screenshot)
+        await self.score_stand_ins(task, replay.steps)
         rec.steps = [s.record for s in replay.steps]
         rec.scores, rec.success_steps = compute_scores(rec.steps, rec.initial, len(task.actions), has_page=True)
         rec.verdict_counts = verdict_counts(rec.steps)
@@ -323,9 +339,9 @@ async def _discard(browser) -> None:
 
 
 async def run_evaluation(tasks: list[Task], result: Path, model: str, settings: EvalSettings,
-                         *, progress: Callable[[TaskOutcome], None] | None = None) -> RunSummary:
-    """Evaluate every task with `settings.workers` browsers. Writes eval.json per task; never raises for
-    a single task's failure."""
+                         *, progress: Callable[[TaskOutcome], None] | None = None, epoch: int = 1) -> RunSummary:
+    """Evaluate every task's page of `epoch` (layout.py: epoch 1 is the contract path) with
+    `settings.workers` browsers. Writes eval.json per task; never raises for a single task's failure."""
     from iwrbench.agent import replay_task
     from iwrbench.browser import Browser
     from iwrbench.evaluation_parts import build_parts
@@ -335,7 +351,7 @@ async def run_evaluation(tasks: list[Task], result: Path, model: str, settings: 
     summary = RunSummary()
     todo: list[Task] = []
     for task in tasks:
-        path = settings.eval_dir(result, task.id, model) / "eval.json"
+        path = settings.eval_dir(result, task.id, model, epoch) / "eval.json"
         remove_stale_temp(path.parent)  # left by a run killed mid-write; this task's folder is ours now
         if is_finished(path, settings.force):
             summary.outcomes.append(TaskOutcome(task.id, "skipped", message="already evaluated"))
@@ -356,7 +372,7 @@ async def run_evaluation(tasks: list[Task], result: Path, model: str, settings: 
 
     def finish(task: Task, rec: EvalRecord) -> None:
         rec.finished_at = _now()
-        atomic_write_json(settings.eval_dir(result, task.id, model) / "eval.json", rec.model_dump(mode="json"))
+        atomic_write_json(settings.eval_dir(result, task.id, model, epoch) / "eval.json", rec.model_dump(mode="json"))
         outcome = TaskOutcome(task.id, rec.status, rec, rec.error or "")
         summary.outcomes.append(outcome)
         if progress:
@@ -366,16 +382,16 @@ async def run_evaluation(tasks: list[Task], result: Path, model: str, settings: 
         """Replay a task (its steps judged as they are captured), or the record of why it cannot be."""
         problem = data_problem(task)
         if problem:
-            return error_record(task, model, settings, "data", problem, result)
-        page_issue = page_problem(task, result, model, settings.variant)
+            return error_record(task, model, settings, "data", problem, result, epoch)
+        page_issue = page_problem(task, result, model, settings.variant, epoch)
         if page_issue:
             kind, why = page_issue
             if kind == "no_page":
-                return no_page_record(task, model, settings, why, result)
-            return error_record(task, model, settings, kind, why, result)
-        out_dir = settings.eval_dir(result, task.id, model)
+                return no_page_record(task, model, settings, why, result, epoch)
+            return error_record(task, model, settings, kind, why, result, epoch)
+        out_dir = settings.eval_dir(result, task.id, model, epoch)
         out_dir.mkdir(parents=True, exist_ok=True)
-        page_dir = settings.page_dir(result, task.id, model)
+        page_dir = settings.page_dir(result, task.id, model, epoch)
         early = StepJudging(evaluator, task)
         try:
             replay = await replay_task(browser, task, page_dir, out_dir, locator=locator, on_step=early,
@@ -389,18 +405,19 @@ async def run_evaluation(tasks: list[Task], result: Path, model: str, settings: 
         """The record of a task whose replay or judging broke: an infrastructure error, never a score."""
         if isinstance(exc, TimeoutError):
             return error_record(task, model, settings, "infrastructure",
-                                f"task exceeded its hard timeout of {cap:.0f}s", result)
+                                f"task exceeded its hard timeout of {cap:.0f}s", result, epoch)
         if isinstance(exc, InfrastructureError):  # a known fault (Chromium died): one line
             log.warning("task %s: %s", task.id, exc)
         else:  # a harness bug: the traceback is what a fix needs
             log.error("task %s: evaluation crashed", task.id, exc_info=exc)
         return error_record(task, model, settings, "infrastructure",
-                            f"evaluation crashed: {type(exc).__name__}: {exc}"[:500], result)
+                            f"evaluation crashed: {type(exc).__name__}: {exc}"[:500], result, epoch)
 
     async def judge_one(task: Task, replayed: Replayed, t0: float, cap: float) -> None:
         """Finish judging a replayed task and write its eval.json, within what is left of its hard cap."""
         try:
-            rec = await asyncio.wait_for(evaluator.evaluate(task, model, replayed.replay, replayed.early, result),
+            rec = await asyncio.wait_for(evaluator.evaluate(task, model, replayed.replay, replayed.early, result,
+                                                            epoch),
                                          timeout=max(0.001, t0 + cap - time.monotonic()))
             rec.seconds = round(time.monotonic() - t0, 3)
         except Exception as exc:  # one task's failure must not end the run

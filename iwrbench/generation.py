@@ -13,6 +13,7 @@ task lacks what is needed). A failed task never stops the run.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import re
@@ -328,6 +329,12 @@ class TaskOutcome:
     task_id: str
     status: str  # done | skipped | failed
     record: GenerationRecord | None
+    epoch: int = 1
+
+    @property
+    def label(self) -> str:
+        """The task id, with the epoch after the first (`7@epoch-2`), for logs and summaries."""
+        return self.task_id if self.epoch == 1 else f"{self.task_id}@epoch-{self.epoch}"
 
 
 def _now() -> str:
@@ -340,24 +347,26 @@ def already_done(out_dir: Path) -> bool:
 
 
 async def generate_task(task: Task, model: RemoteModel | BuiltinModel, settings: GenerationSettings,
-                        result: Path, *, decode_slots: asyncio.Semaphore | None = None) -> TaskOutcome:
-    """Generate (or skip) one task and write its generation.json. Never raises for a task's failure."""
-    out_dir = page_dir(result, task.id, model.name, settings.variant)
+                        result: Path, *, decode_slots: asyncio.Semaphore | None = None,
+                        epoch: int = 1) -> TaskOutcome:
+    """Generate (or skip) one task's page of `epoch` (an independent generation with the same settings,
+    in its own folder: layout.py) and write its generation.json. Never raises for a task's failure."""
+    out_dir = page_dir(result, task.id, model.name, settings.variant, epoch)
     for folder in (out_dir, out_dir / "assets"):
         remove_stale_temp(folder)  # left by a run killed mid-write; this task's folder is ours now
     if not settings.force and already_done(out_dir):
-        return TaskOutcome(task.id, "skipped", None)
+        return TaskOutcome(task.id, "skipped", None, epoch)
     record = GenerationRecord(task_id=task.id, model=model.name, provider=model.provider, status="failed",
                               settings=settings.public() if model.provider != "builtin" else {},
                               harness_version=iwrbench.__version__)
     _extra(record, protocol=settings.protocol,  # what made the page: eval.json and the reports say it
-           prompt_file=settings.prompt_file.record if settings.prompt_file else None)
+           prompt_file=settings.prompt_file.record if settings.prompt_file else None, epoch=epoch)
     start = time.monotonic()
     try:
         if isinstance(model, BuiltinModel):
             await _run_builtin(task, model, record, out_dir)
         else:
-            await _run_remote(task, model, settings, record, out_dir, decode_slots)
+            await _run_remote(task, model, settings, record, out_dir, decode_slots, epoch)
     except ModelError as exc:
         _fail(record, "infrastructure", f"{exc.kind}: {exc}")
         record.attempts = max(record.attempts, exc.attempts)
@@ -375,7 +384,7 @@ async def generate_task(task: Task, model: RemoteModel | BuiltinModel, settings:
         if stale.exists():
             stale.unlink()  # generation.json says failed: no page from an earlier run may remain
     atomic_write_json(out_dir / "generation.json", record.model_dump(mode="json"))
-    return TaskOutcome(task.id, record.status, record)
+    return TaskOutcome(task.id, record.status, record, epoch)
 
 
 def _extra(record: GenerationRecord, **fields: Any) -> None:
@@ -412,7 +421,7 @@ async def _run_builtin(task: Task, model: BuiltinModel, record: GenerationRecord
 
 
 async def _run_remote(task: Task, model: RemoteModel, settings: GenerationSettings, record: GenerationRecord,
-                      out_dir: Path, decode_slots: asyncio.Semaphore | None) -> None:
+                      out_dir: Path, decode_slots: asyncio.Semaphore | None, epoch: int = 1) -> None:
     if not task.folder.is_dir():
         raise TaskDataError(f"task folder {task.folder} is missing")
     _extra(record, video_input=settings.video_input)
@@ -420,6 +429,7 @@ async def _run_remote(task: Task, model: RemoteModel, settings: GenerationSettin
         request = await _native_request(task, model, settings, record, decode_slots)
     else:
         request = await _frames_request(task, model, settings, record, decode_slots)
+    request = dataclasses.replace(request, epoch=epoch)  # an epoch >= 2 gets its own cache key
     response = await model.complete(request)
     if request.video_count:
         _extra(record, video_sent_as=response.extra.get("video_sent_as", "data_url"))
@@ -496,6 +506,7 @@ def _excerpt(text: str, limit: int = 200) -> str:
 @dataclass
 class RunSummary:
     model: str
+    epochs: int = 1
     done: int = 0
     skipped: int = 0
     failed: int = 0
@@ -511,8 +522,9 @@ class RunSummary:
         return 1 if self.failed else 0
 
 
-def summarize(model: RemoteModel | BuiltinModel, outcomes: list[TaskOutcome], seconds: float) -> RunSummary:
-    summary = RunSummary(model=model.name, seconds=round(seconds, 2))
+def summarize(model: RemoteModel | BuiltinModel, outcomes: list[TaskOutcome], seconds: float,
+              epochs: int = 1) -> RunSummary:
+    summary = RunSummary(model=model.name, epochs=epochs, seconds=round(seconds, 2))
     for o in outcomes:
         setattr(summary, o.status, getattr(summary, o.status) + 1)
         rec = o.record
@@ -523,14 +535,15 @@ def summarize(model: RemoteModel | BuiltinModel, outcomes: list[TaskOutcome], se
             summary.input_tokens += rec.input_tokens or 0
             summary.output_tokens += rec.output_tokens or 0
         if o.status == "failed":
-            summary.failures.append((o.task_id, f"[{rec.error_kind}] {rec.error}"))
+            summary.failures.append((o.label, f"[{rec.error_kind}] {rec.error}"))
     if isinstance(model, RemoteModel):
         summary.cost = estimate_cost(model.provider, model.model_id, summary.input_tokens, summary.output_tokens)
     return summary
 
 
 def format_summary(s: RunSummary) -> str:
-    lines = [f"generate {s.model}: {s.done} done, {s.skipped} skipped, {s.failed} failed "
+    per = f" ({s.epochs} epochs per task)" if s.epochs > 1 else ""
+    lines = [f"generate {s.model}{per}: {s.done} done, {s.skipped} skipped, {s.failed} failed "
              f"in {s.seconds:.1f} s" + (f" ({s.cached} from the response cache)" if s.cached else "")]
     if s.input_tokens or s.output_tokens:
         cost = f", estimated cost ${s.cost:.2f} at list prices" if s.cost is not None else ", cost unknown"
@@ -544,25 +557,28 @@ def format_summary(s: RunSummary) -> str:
 
 async def run_generation(tasks: list[Task], model: RemoteModel | BuiltinModel, settings: GenerationSettings,
                          result: Path, *, workers: int = 8,
-                         on_done: Callable[[TaskOutcome], None] | None = None) -> RunSummary:
-    """Generate every task, `workers` at a time; video decoding is limited to one task per CPU."""
+                         on_done: Callable[[TaskOutcome], None] | None = None, epochs: int = 1) -> RunSummary:
+    """Generate every task `epochs` times (epoch 1 of every task first, then epoch 2 ...), `workers` at a
+    time; video decoding is limited to one task per CPU. Each (task, epoch) is done, skipped or retried
+    on its own, so a rerun resumes whatever epoch was cut short."""
     start = time.monotonic()
     slots = asyncio.Semaphore(max(1, workers))
     decode_slots = asyncio.Semaphore(max(1, min(workers, os.cpu_count() or 1)))
 
-    async def one(task: Task) -> TaskOutcome:
+    async def one(task: Task, epoch: int) -> TaskOutcome:
         async with slots:
-            outcome = await generate_task(task, model, settings, Path(result), decode_slots=decode_slots)
+            outcome = await generate_task(task, model, settings, Path(result), decode_slots=decode_slots,
+                                          epoch=epoch)
         if outcome.status == "failed" and outcome.record is not None:
-            log.warning("task %s failed: [%s] %s", task.id, outcome.record.error_kind, outcome.record.error)
+            log.warning("task %s failed: [%s] %s", outcome.label, outcome.record.error_kind, outcome.record.error)
         else:
-            log.info("task %s %s", task.id, outcome.status)
+            log.info("task %s %s", outcome.label, outcome.status)
         if on_done is not None:
             on_done(outcome)
         return outcome
 
     try:
-        outcomes = await asyncio.gather(*(one(t) for t in tasks))
+        outcomes = await asyncio.gather(*(one(t, e) for e in range(1, epochs + 1) for t in tasks))
     finally:
         await model.aclose()
-    return summarize(model, list(outcomes), time.monotonic() - start)
+    return summarize(model, list(outcomes), time.monotonic() - start, epochs)

@@ -166,3 +166,22 @@ def step_screenshot_name(k: int) -> str:
 
 def reports_dir(result: Path, judge: str | None, *, agent: str | None | _SameAsJudge = SAME_AS_JUDGE) -> Path:
     return Path(result) / "reports" / evaluator_slug(judge, agent)
+
+
+def epochs_found(result: Path, task_ids: Sequence[str], model: str, variant: Sequence[str] = ()) -> list[int]:
+    """The epochs of `model` (with `variant`) that have a page folder for at least one of the tasks,
+    sorted. Epoch 1 is the contract path; epoch e >= 2 is its sibling `<run slug>@epoch-<e>`."""
+    base = run_slug(model, variant)
+    found: set[int] = set()
+    for tid in task_ids:
+        folder = Path(result) / str(tid)
+        if (folder / base).is_dir():
+            found.add(1)
+        for path in folder.glob(f"{base}{EPOCH_SEP}*") if folder.is_dir() else ():
+            try:
+                parsed = parse_run_slug(path.name)
+            except ValueError:
+                continue
+            if path.is_dir() and str(RunSlug(parsed.model, parsed.variant)) == base:
+                found.add(parsed.epoch)
+    return sorted(found)

@@ -62,6 +62,7 @@ class StepVisual(Record):
     high_level: float | None = None
     high_level_source: str | None = None
     high_level_detail: dict[str, Any] | None = None
+    compared_with: str | None = None  # a stand-in's candidate screenshot (StepRecord.visual_last_state)
 
 
 class StepRecord(Record):
@@ -74,6 +75,9 @@ class StepRecord(Record):
     screenshot: str | None = None
     locator: LocatorInfo = Field(default_factory=LocatorInfo)
     visual: StepVisual | None = None
+    # A flagged checkpoint this step has no screenshot of (never reached): scored against the page's last
+    # captured state instead. Counts in VFS_all / final_all only, never in VFS.
+    visual_last_state: StepVisual | None = None
     error: str | None = None
     timings: dict[str, float] = Field(default_factory=dict)
     # how the wait after the action ended: {"cap": s, "capped": the page was still busy at the cap, "seconds"}
@@ -88,6 +92,8 @@ class Scores(Record):
     final: float | None = None
     ocr: float | None = None
     image: float | None = None
+    VFS_all: float | None = None  # every flagged checkpoint counts (see scoring.py); null in older files
+    final_all: float | None = None  # 0.7 * IFS + 0.3 * VFS_all
 
 
 class EvalRecord(Record):

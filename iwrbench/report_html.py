@@ -1,7 +1,10 @@
 """index.html of one judge folder: a static page a researcher opens from disk, no network needed.
 
-Leaderboard first, then one collapsed section per model (means, categories, errors, manifest) and one per
-task (each model's run, each step's action and verdict with ground truth and candidate side by side).
+Leaderboard first (rank ranges from the paired comparisons, 95% intervals, Final_all beside Final), the
+per-category charts, the pairs of models the data cannot tell apart, the agreement with other judges,
+then one collapsed section per model (means with intervals, categories, errors, manifest) and one per
+task (each model's run per epoch, each step's action and verdict with ground truth and candidate side by
+side).
 Everything is inline (CSS, a few lines of JS); every piece of task or model text is escaped, because
 task descriptions, judge reasons and error messages are untrusted.
 
@@ -26,7 +29,10 @@ from urllib.parse import quote
 from PIL import Image, UnidentifiedImageError
 
 from iwrbench.fsutil import atomic_write_bytes
-from iwrbench.layout import step_screenshot_name
+from iwrbench.layout import EPOCH_SEP, step_screenshot_name
+from iwrbench.report_agreement import html_section as agreement_section
+from iwrbench.report_plot import category_svg
+from iwrbench.report_text import ALL_NOTE, INTERVAL_NOTE
 
 if TYPE_CHECKING:
     from iwrbench.dataset import Task
@@ -34,7 +40,9 @@ if TYPE_CHECKING:
     from iwrbench.report import CheckpointMode, ModelResult, TaskRow
 
 THUMB_WIDTH = 960
-PARTS_SHOWN = (("IFS", "IFS"), ("VFS", "VFS"), ("low_level", "low"), ("high_level", "high"), ("final", "Final"))
+PARTS_SHOWN = (("IFS", "IFS"), ("VFS", "VFS"), ("low_level", "low"), ("high_level", "high"), ("final", "Final"),
+               ("VFS_all", "VFS_all"), ("final_all", "Final_all"))
+ALL_PARTS = ("IFS", "VFS", "low_level", "high_level", "final", "ocr", "image", "VFS_all", "final_all")
 
 
 def e(value: Any) -> str:
@@ -44,6 +52,10 @@ def e(value: Any) -> str:
 
 def num(x: float | None) -> str:
     return "—" if x is None else f"{x:.2f}"
+
+
+def ci_text(ci: list[float] | None) -> str:
+    return "—" if not ci or ci[0] is None else f"[{ci[0]:.2f}, {ci[1]:.2f}]"
 
 
 def url_of(rel: str) -> str:
@@ -128,7 +140,7 @@ padding:16px 24px;color:#222;background:#fff}
 h1{font-size:22px;margin:.2em 0}h2{font-size:18px;margin:1.4em 0 .4em;border-bottom:1px solid #ddd}
 h3{font-size:15px;margin:1em 0 .3em}
 table{border-collapse:collapse;margin:.4em 0}th,td{border:1px solid #ddd;padding:3px 8px;text-align:right}
-th{background:#f4f4f4}td.l,th.l{text-align:left}
+th{background:#f4f4f4}td.l,th.l{text-align:left}td:not(.l){white-space:nowrap}
 details{margin:.25em 0}summary{cursor:pointer;padding:3px 0}
 details.task>summary{font-weight:600}details.task,details.model{border:1px solid #e2e2e2;border-radius:4px;
 padding:2px 10px}details.run{margin-left:12px;border-left:3px solid #ccd;padding-left:10px}
@@ -168,8 +180,8 @@ def status_text(row: TaskRow) -> tuple[str, str]:
     return "s-scored", "scored"
 
 
-def run_id(task_id: str, slug: str) -> str:
-    return f"run-{task_id}--{slug}"
+def run_id(task_id: str, slug: str, epoch: int = 1) -> str:
+    return f"run-{task_id}--{slug}" + ("" if epoch == 1 else f"--epoch-{epoch}")
 
 
 def _table(header: list[str], rows: list[list[str]], left: int = 1, text_last: bool = False) -> str:
@@ -182,18 +194,38 @@ def _table(header: list[str], rows: list[list[str]], left: int = 1, text_last: b
     return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def leaderboard(models: list[ModelResult]) -> str:
+def leaderboard(models: list[ModelResult], comparisons: dict[str, Any] | None = None) -> str:
+    labels = {r["slug"]: r["label"] for r in (comparisons or {}).get("ranks", [])}
     rows = []
     for i, m in enumerate(models, start=1):
         r, c = m.report, m.report["counts"]
-        mean = r["mean"]
+        mean, ci = r["mean"], r.get("ci95") or {}
         files = " ".join(f'<a href="{url_of(m.slug + ext)}">{ext[1:]}</a>' for ext in (".md", ".json", ".csv"))
-        rows.append([str(i), f'<a href="#model-{e(m.slug)}">{e(m.label)}</a>', f"{c['scored']}/{c['tasks']}",
+        rows.append([e(labels.get(m.slug, str(i))), f'<a href="#model-{e(m.slug)}">{e(m.label)}</a>',
+                     f"{c['scored']}/{c['tasks']}", str(c.get("epochs", 1)),
                      num(mean["IFS"]), num(mean["VFS"]), num(mean["low_level"]), num(mean["high_level"]),
-                     f"<b>{num(mean['final'])}</b>", str(c["no_page"]), str(c["errors"]), str(c["missing"]),
+                     f"<b>{num(mean['final'])}</b>", ci_text(ci.get("final")), num(mean.get("final_all")),
+                     ci_text(ci.get("final_all")), str(c["no_page"]), str(c["errors"]), str(c["missing"]),
                      str(c["undecided"]), files])
-    return _table(["#", "model", "in mean / tasks", "IFS", "VFS", "low-level", "high-level", "Final",
-                   "no page", "errors", "missing", "undecided verdicts", "files"], rows, left=2)
+    return _table(["#", "model", "in mean / tasks", "epochs", "IFS", "VFS", "low-level", "high-level", "Final",
+                   "Final 95% CI", "Final_all", "Final_all 95% CI", "no page", "errors", "missing",
+                   "undecided verdicts", "files"], rows, left=2)
+
+
+def ties_section(comparisons: dict[str, Any] | None) -> str:
+    """The pairs of models whose Final the data cannot tell apart, and a pointer to every pair."""
+    pairs = [p for p in (comparisons or {}).get("pairs", []) if p.get("final") and not p["final"]["distinguishable"]]
+    intro = ('<p class="small"># in the leaderboard is the rank range the paired bootstrap allows: a model ranks '
+             "below the models whose Final is better with a 95% interval of the difference that excludes 0, "
+             'and above those it beats that way. Every pair (Final and IFS) is in <a href="comparisons.json">'
+             'comparisons.json</a>; the table as markdown: <a href="leaderboard.md">leaderboard.md</a>.</p>')
+    if not pairs:
+        return intro
+    rows = [[e(p["a"]), e(p["b"]), str(p["final"]["tasks"]), num(p["final"]["diff"]), ci_text(p["final"]["ci95"]),
+             f"{p['final']['p']:.4f}"] for p in pairs]
+    return (intro + "<details><summary>Pairs that cannot be told apart on Final "
+            f"({len(pairs)})</summary>" + _table(["model a", "model b", "tasks", "Final a − b", "95% CI", "p"], rows,
+                                                   left=2) + "</details>")
 
 
 def manifest_html(manifest: dict[str, Any]) -> str:
@@ -215,26 +247,35 @@ def manifest_html(manifest: dict[str, Any]) -> str:
 def model_section(m: ModelResult) -> str:
     r = m.report
     c, mean, n = r["counts"], r["mean"], r["mean_n"]
-    parts = ["IFS", "VFS", "low_level", "high_level", "final", "ocr", "image"]
-    means = _table(["", *parts], [["mean", *(num(mean[p]) for p in parts)],
-                                  ["tasks scored (n)", *(str(n[p]) for p in parts)]])
+    parts = ALL_PARTS
+    ci, se = r.get("ci95") or {}, r.get("stderr") or {}
+    means = _table(["", *parts], [["mean", *(num(mean.get(p)) for p in parts)],
+                                  ["95% CI", *(ci_text(ci.get(p)) for p in parts)],
+                                  ["std. error", *(num(se.get(p)) for p in parts)],
+                                  ["tasks scored (n)", *(str(n.get(p, 0)) for p in parts)]])
     judges = "".join(f"<li>{e(part)}: " + ", ".join(f"{e(j)} ({k} tasks)" for j, k in js.items()) + "</li>"
                      for part, js in r["judges"].items()) or "<li>the eval.json files name no judges</li>"
     v = c["verdicts"]
     cats = ""
     for cat, groups in r["by_category"].items():
-        rows = [[e(value), str(g["n"]), str(g["tasks"]), num(g["IFS"]), num(g["VFS"]), num(g["final"])]
+        rows = [[e(value), str(g["n"]), str(g["tasks"]), num(g["IFS"]), num(g["VFS"]), num(g["final"]),
+                 ci_text((g.get("ci95") or {}).get("final")), num(g.get("final_all"))]
                 for value, g in groups.items()]
-        cats += f"<h3>By {e(cat.replace('_', ' '))}</h3>" + _table([e(cat), "n", "tasks", "IFS", "VFS", "Final"], rows)
+        cats += f"<h3>By {e(cat.replace('_', ' '))}</h3>" + _table(
+            [e(cat), "n", "tasks", "IFS", "VFS", "Final", "Final 95% CI", "Final_all"], rows)
     task_rows = []
     for t in m.rows:
         cls, label = status_text(t)
         steps = "" if t.total_steps is None else f"{t.success_steps}/{t.total_steps}"
-        task_rows.append([f'<a href="#{e(run_id(t.task_id, m.slug))}">{e(t.task_id)}</a>',
-                          f'<span class="{cls}">{e(label)}</span>', num(t.IFS), num(t.VFS), num(t.final), steps,
-                          str(t.undecided), e((t.error or "")[:200])])
-    errors = "".join(f"<li>task {e(x['task_id'])} ({e(x['error_kind'])}): {e(x['error'])}</li>" for x in r["errors"])
+        task_rows.append([f'<a href="#{e(run_id(t.task_id, m.slug, t.epoch))}">{e(t.task_id)}</a>',
+                          f'<span class="{cls}">{e(label)}</span>', num(t.IFS), num(t.VFS), num(t.final),
+                          num(t.VFS_all), num(t.final_all), str(t.epochs), steps, str(t.undecided),
+                          e((t.error or "")[:200])])
+    errors = "".join(f"<li>task {e(x['task_id'])}" + (f" epoch {e(x['epoch'])}" if x.get("epoch", 1) > 1 else "")
+                     + f" ({e(x['error_kind'])}): {e(x['error'])}</li>" for x in r["errors"])
     missing = ", ".join(e(t) for t in r["missing"])
+    missing += "".join(f"{', ' if missing else ''}{e(x['task_id'])} epoch {e(x['epoch'])}"
+                       for x in r.get("missing_epochs", []))
     notes = "".join(f"<li>{e(x)}</li>" for x in r["notes"])
     return (f'<details class="model" id="model-{e(m.slug)}"><summary><b>{e(m.label)}</b>'
             f'<span class="chip">Final {num(mean["final"])}</span><span class="chip">{c["scored"]}/{c["tasks"]} '
@@ -247,8 +288,8 @@ def model_section(m: ModelResult) -> str:
             + (f"<h3>Errors (not in the mean)</h3><ul>{errors}</ul>" if errors else "")
             + (f"<h3>Missing (no eval.json)</h3><p>{missing}</p>" if missing else "")
             + f"{cats}<h3>Tasks</h3>"
-            + _table(["task", "status", "IFS", "VFS", "Final", "steps ok", "undecided", "note"], task_rows, left=2,
-                     text_last=True)
+            + _table(["task", "status", "IFS", "VFS", "Final", "VFS_all", "Final_all", "epochs", "steps ok",
+                      "undecided", "note"], task_rows, left=2, text_last=True)
             + f"<h3>Notes</h3><ul>{notes}</ul><h3>Manifest</h3>{manifest_html(r['manifest'])}</details>")
 
 
@@ -286,7 +327,8 @@ def _figure(url: str | None, caption: str, missing: str) -> str:
 
 
 def step_block(anchor: str, k: int, step: StepRecord | None, action_text: tuple[str, str, str] | None, gt: str | None,
-               cand: str | None, visual: StepVisual | None, candidate_missing: str) -> str:
+               cand: str | None, visual: StepVisual | None, candidate_missing: str,
+               stand_in: StepVisual | None = None) -> str:
     """One step: what was done and judged, then ground truth | candidate."""
     if k == 0:
         head = "<b>Step 0 · initial state</b>"
@@ -312,19 +354,24 @@ def step_block(anchor: str, k: int, step: StepRecord | None, action_text: tuple[
             if step.error:
                 body += f'<div class="small s-error">{e(step.error[:500])}</div>'
     scores = f'<div class="small">{_visual_text(visual)}</div>'
+    if stand_in is not None:
+        scores += (f'<div class="small muted">for VFS_all only, against the last captured state '
+                   f'({e(stand_in.compared_with)}): {_visual_text(stand_in)}</div>')
     return (f'<div class="step" id="{e(anchor)}-step-{k}"><div>{head}{body}{scores}</div>'
             + _figure(gt, f"ground truth · checkpoint {k}", "no ground-truth checkpoint for this step")
             + _figure(cand, f"candidate · step {k}", candidate_missing) + "</div>")
 
 
-def run_section(task_id: str, m: ModelResult, task: Task | None, links: ImageLinks, page_url: str | None) -> str:
-    row = next(r for r in m.rows if r.task_id == task_id)
-    rec: EvalRecord | None = m.records.get(task_id)
+def run_section(task_id: str, m: ModelResult, task: Task | None, links: ImageLinks, page_url: str | None,
+                epoch: int = 1) -> str:
+    row = m.epoch_rows.get(task_id, {}).get(epoch) or next(r for r in m.rows if r.task_id == task_id)
+    rec: EvalRecord | None = m.records.get((task_id, epoch))
     cls, label = status_text(row)
-    anchor = run_id(task_id, m.slug)
+    anchor = run_id(task_id, m.slug, epoch)
     scores = " · ".join(f"{lab} {num(getattr(row, key))}" for key, lab in PARTS_SHOWN)
     steps_ok = "" if row.total_steps is None else f" · steps ok {row.success_steps}/{row.total_steps}"
-    head = (f'<details class="run" id="{e(anchor)}"><summary>{e(m.label)} — <span class="{cls}">{e(label)}</span> · '
+    which = e(m.label) + (f" · epoch {epoch}" if max(m.epochs) > 1 else "")
+    head = (f'<details class="run" id="{e(anchor)}"><summary>{which} — <span class="{cls}">{e(label)}</span> · '
             f"{e(scores)}{steps_ok}" + (f" · {row.undecided} undecided" if row.undecided else "") + "</summary>")
     links_html = []
     if page_url:
@@ -339,7 +386,7 @@ def run_section(task_id: str, m: ModelResult, task: Task | None, links: ImageLin
         out.append(f'<p class="small muted">sandbox: {e(json.dumps(rec.sandbox, default=str)[:400])}</p>')
     if rec is None:
         return "".join(out) + "</details>"
-    eval_dir = m.eval_dirs.get(task_id)
+    eval_dir = m.eval_dirs.get((task_id, epoch))
     steps = {s.index: s for s in rec.steps}
     n_actions = len(task.actions) if task is not None else 0
     last = max([n_actions, *steps]) if (steps or n_actions) else 0
@@ -347,17 +394,19 @@ def run_section(task_id: str, m: ModelResult, task: Task | None, links: ImageLin
         step = steps.get(k)
         action = task.actions[k - 1] if task is not None and 1 <= k <= n_actions else None
         action_text = (action.type, action.description, action.logical_assertion) if action else None
+        stand_in = None
         if k == 0:
             visual, shot = rec.initial, rec.initial_screenshot or step_screenshot_name(0)
             cand_missing = "no initial screenshot"
         else:
             visual = step.visual if step is not None else None
+            stand_in = step.visual_last_state if step is not None and visual is None else None
             shot = step.screenshot if step is not None else None
             cand_missing = "no screenshot: step not reached" if step is None or not step.executed \
                 else "no screenshot recorded"
-        gt_path = links.resolve_checkpoint(visual.checkpoint if visual else None, task, k)
+        gt_path = links.resolve_checkpoint((visual or stand_in).checkpoint if (visual or stand_in) else None, task, k)
         out.append(step_block(anchor, k, step, action_text, links.ground_truth(gt_path, task_id),
-                              links.candidate(eval_dir, shot), visual, cand_missing))
+                              links.candidate(eval_dir, shot), visual, cand_missing, stand_in))
     return "".join(out) + "</details>"
 
 
@@ -386,15 +435,18 @@ def task_section(task_id: str, models: list[ModelResult], task: Task | None, lin
     info = " · ".join(x for x in (site, *(e(v) for v in labels if v)) if x)
     runs = []
     for m in models:
-        page = links.result / task_id / m.slug / "index.html"
-        page_url = url_of(os.path.relpath(page, links.folder)) if page.is_file() else None
-        runs.append(run_section(task_id, m, task, links, page_url))
+        for epoch in sorted(m.epoch_rows.get(task_id) or {1: None}):
+            folder = m.slug if epoch == 1 else f"{m.slug}{EPOCH_SEP}{epoch}"
+            page = links.result / task_id / folder / "index.html"
+            page_url = url_of(os.path.relpath(page, links.folder)) if page.is_file() else None
+            runs.append(run_section(task_id, m, task, links, page_url, epoch))
     return (f'<details class="task" id="task-{e(task_id)}"><summary>Task {e(task_id)}{"".join(chips)}</summary>'
             f'<p class="small">{info}</p>{"".join(runs)}</details>')
 
 
 def render_index(folder: Path, result: Path, judge: str, models: list[ModelResult], tasks: dict[str, Task], *,
-                 checkpoints: CheckpointMode = "auto", other_judges: list[str] | None = None) -> str:
+                 checkpoints: CheckpointMode = "auto", other_judges: list[str] | None = None,
+                 comparisons: dict[str, Any] | None = None, agreements: list[dict[str, Any]] | None = None) -> str:
     """The whole index.html as text. `models` best first; rows of every model cover the same tasks."""
     links = ImageLinks(folder, result, checkpoints)
     others = sorted(set(other_judges or []) - {judge})
@@ -413,11 +465,18 @@ def render_index(folder: Path, result: Path, judge: str, models: list[ModelResul
         "<h2>Leaderboard</h2>",
     ]
     if models:
-        parts.append(leaderboard(models))
-        parts.append('<p><img src="leaderboard.png" alt="Leaderboard: Final, IFS and VFS per model" '
-                     'style="max-width:100%"></p>')
+        parts.append(leaderboard(models, comparisons))
+        parts.append(f'<p class="small">Ranked by Final (the published metric). {e(INTERVAL_NOTE)} '
+                     f"{e(ALL_NOTE)}</p>")
+        parts.append(ties_section(comparisons))
+        parts.append('<p><img src="leaderboard.png" alt="Leaderboard: Final, Final_all, IFS and VFS per model with '
+                     '95% intervals" style="max-width:100%"></p>')
+        parts.append("<h2>By category</h2><p class=\"small\">Mean Final per category with its 95% interval "
+                     "(bootstrap over the category's tasks); n = tasks in the mean.</p>")
+        parts += [category_svg(models, cat) for cat in models[0].report["by_category"]]
     else:
         parts.append("<p>No model has been evaluated with this judge yet.</p>")
+    parts.append(agreement_section(judge, agreements or []))
     parts.append('<p><button type="button" onclick="setAll(true)">expand all</button> '
                  '<button type="button" onclick="setAll(false)">collapse all</button></p>')
     parts.append("<h2>Models</h2>" + "".join(model_section(m) for m in models))

@@ -12,6 +12,13 @@ VFS    = mean of the available parts: 0.5 * low_level + 0.5 * high_level, or low
          that was reached (each compared with the checkpoint of the same step).
 low    = mean of the steps' low_level = mean(OCR similarity, image similarity).
 Final  = 0.7 * IFS + 0.3 * VFS.
+VFS_all   = VFS over step 0 and EVERY flagged step: one with no screenshot of its own (the replay never
+            reached it) is compared with the page's last captured state (its `visual_last_state`).
+            VFS averages over what a page reaches, so a static picture of the first frame that reaches
+            nothing but step 0 scores as if it were right throughout; VFS_all scores what it shows at each
+            checkpoint. Kept beside VFS, never instead: VFS is the published metric.
+final_all = 0.7 * IFS + 0.3 * VFS_all. None when a rubric judge failed on a stand-in comparison (the
+            published scores do not depend on those extra calls).
 A part that was not scored is None, never 0. A task with no page scores 0 on everything.
 """
 
@@ -89,6 +96,17 @@ def visuals_scored(steps: Sequence[StepRecord], initial: StepVisual | None) -> l
     return out
 
 
+def visuals_all(steps: Sequence[StepRecord], initial: StepVisual | None) -> list[StepVisual]:
+    """`visuals_scored` plus the stand-ins of flagged steps that have no visual of their own."""
+    return visuals_scored(steps, initial) + [
+        s.visual_last_state for s in sorted(steps, key=lambda s: s.index)
+        if s.visual is None and s.visual_last_state is not None]
+
+
+def _vfs_of(vis: Sequence[StepVisual]) -> float | None:
+    return vfs(_mean(v.low_level for v in vis), _mean(v.high_level for v in vis))
+
+
 def vfs(low_level: float | None, high_level: float | None) -> float | None:
     """Mean of the available parts (both -> 0.5/0.5; offline -> low_level alone)."""
     return _mean([low_level, high_level])
@@ -114,7 +132,7 @@ def vfs_basis(scores: Scores) -> str:
 def no_page_scores(*, high_level: bool = False) -> Scores:
     """A task without a generated page: 0 everywhere (high_level 0 when a rubric judge is in use)."""
     return Scores(IFS=0.0, VFS=0.0, low_level=0.0, high_level=0.0 if high_level else None, final=0.0,
-                  ocr=0.0, image=0.0)
+                  ocr=0.0, image=0.0, VFS_all=0.0, final_all=0.0)
 
 
 def compute_scores(steps: Sequence[StepRecord], initial: StepVisual | None, total_steps: int, *,
@@ -130,9 +148,13 @@ def compute_scores(steps: Sequence[StepRecord], initial: StepVisual | None, tota
     low = _mean(v.low_level for v in vis)
     high = _mean(v.high_level for v in vis)
     vfs_score = vfs(low, high)
+    stand_ins = [s.visual_last_state for s in steps if s.visual is None and s.visual_last_state is not None]
+    rubric_failed = any(v.high_level_source and v.high_level is None for v in stand_ins)
+    vfs_all = None if rubric_failed else _vfs_of(visuals_all(steps, initial))
     scores = Scores(IFS=_round(ifs_score), VFS=_round(vfs_score), low_level=_round(low), high_level=_round(high),
                     final=_round(final(ifs_score, vfs_score)), ocr=_round(_mean(v.ocr for v in vis)),
-                    image=_round(_mean(v.image for v in vis)))
+                    image=_round(_mean(v.image for v in vis)), VFS_all=_round(vfs_all),
+                    final_all=_round(final(ifs_score, vfs_all)))
     return scores, n
 
 

@@ -70,12 +70,12 @@ def make_dataset(root: Path) -> Path:
 def write_eval(result: Path, task: Task, model: str, judge: str | None, *, scores: dict | None = None,
                verdicts: list[str] | None = None, status: str = "scored", error: str | None = None,
                error_kind: str | None = None, high_level: bool = False, page: bool = True,
-               reason: str = "looks right") -> Path:
+               reason: str = "looks right", epoch: int = 1, variant: tuple[str, ...] = ()) -> Path:
     """Write eval.json (+ screenshots of the executed steps, + the page) as the evaluator would."""
-    folder = eval_dir(result, task.id, model, judge)
+    folder = eval_dir(result, task.id, model, judge, variant, epoch)
     folder.mkdir(parents=True, exist_ok=True)
     if page:
-        (page_dir(result, task.id, model) / "index.html").write_text("<!doctype html><p>page</p>")
+        (page_dir(result, task.id, model, variant, epoch) / "index.html").write_text("<!doctype html><p>page</p>")
     verdicts = verdicts or []
     steps = []
     executed_all = bool(verdicts)
@@ -106,7 +106,8 @@ def write_eval(result: Path, task: Task, model: str, judge: str | None, *, score
         scores=Scores(**(scores or {})), error=error, error_kind=error_kind,
         judges={"assertion": judge or "offline", "visual_high": judge if high_level else None, "locator": "offline"},
         verdict_counts={}, classification={"domain": task.classification.domain},
-        seconds=1.5, harness_version="0.1.0", finished_at=f"2025-01-0{task.id}T00:00:00+00:00")
+        seconds=1.5, harness_version="0.1.0", finished_at=f"2025-01-0{task.id}T00:00:00+00:00",
+        **({"variant": list(variant)} if variant else {}))
     path = folder / "eval.json"
     atomic_write_json(path, rec.model_dump(mode="json"))
     return path

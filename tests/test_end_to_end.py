@@ -85,3 +85,17 @@ def test_restyled_page_sits_between(report):
     final = {m: r["mean"]["final"] for m, r in report.items()}
     assert final["builtin/screenshot"] < final[RESTYLED] < final["builtin/oracle"], final
     assert report[RESTYLED]["mean"]["VFS"] < report["builtin/oracle"]["mean"]["VFS"], "the style change is seen"
+
+
+def test_intervals_and_the_coverage_aware_scores(report):
+    """Issue 16 on the sample set: the oracle's interval is a point at 100, every mean has an interval,
+    and the static picture's final_all falls well below its published Final."""
+    oracle = report["builtin/oracle"]
+    assert oracle["ci95"]["final"] == [100.0, 100.0] and oracle["mean"]["final_all"] == 100.0
+    for model, rep in report.items():
+        for part in ("IFS", "VFS", "final", "VFS_all", "final_all"):
+            lo, hi = rep["ci95"][part]
+            assert lo <= rep["mean"][part] <= hi, (model, part)
+    shot = report["builtin/screenshot"]["mean"]
+    assert shot["VFS"] > 90 and shot["VFS_all"] < shot["VFS"] - 10, shot
+    assert shot["final_all"] < shot["final"] - 3, shot

@@ -54,3 +54,11 @@ def test_judge_folder_shows_the_agent_only_when_it_differs():
     assert layout.evaluator_slug("openai/j", None) == "openai__j+agent-offline"
     assert layout.evaluator_slug(None, "openai/a") == "offline+agent-openai__a"
     assert layout.eval_dir(Path("o"), "1", "m/x", "openai/j", agent=None) == Path("o/1/m__x/eval/openai__j+agent-offline")
+def test_epochs_found_keeps_variants_apart(tmp_path):
+    for name in ("m", "m@epoch-2", "m--paper@epoch-5", "m@epoch-x", "mm@epoch-4"):
+        (tmp_path / "1" / name).mkdir(parents=True)
+    (tmp_path / "2" / "m@epoch-3").mkdir(parents=True)
+    (tmp_path / "2" / "m@epoch-7").write_text("a file, not a page folder")
+    assert layout.epochs_found(tmp_path, ["1", "2", "9"], "m") == [1, 2, 3]
+    assert layout.epochs_found(tmp_path, ["1"], "m", ("paper",)) == [5]
+    assert layout.epochs_found(tmp_path, ["2"], "mm") == []

@@ -38,7 +38,7 @@ def test_model_report_counts_means_errors_missing(report_world):
     assert a["model"] == MODEL_A and a["judge"] == "offline"
     assert a["counts"] == {"tasks": 5, "scored": 3, "no_page": 1, "errors": 1, "missing": 1, "undecided": 1,
                            "verdicts": {"pass": 2, "fail": 3, "undecided": 1, "error": 0}, "execution_only": 0,
-                           "outside_selection": 0}
+                           "outside_selection": 0, "epochs": 1, "evaluations": 3, "missing_epochs": 0}
     # Tasks 1, 2 (no page: 0) and 5 are in the mean; 3 (infrastructure) and 4 (missing) are not.
     assert a["mean"]["IFS"] == pytest.approx((50 + 0 + 50) / 3, abs=1e-3)
     assert a["mean"]["VFS"] == pytest.approx((60 + 0 + 80) / 3, abs=1e-3)
@@ -50,8 +50,8 @@ def test_model_report_counts_means_errors_missing(report_world):
     assert rows["2"]["VFS"] == 0.0 and rows["2"]["high_level"] is None  # null VFS of a missing page -> 0
     assert rows["3"]["status"] == "error" and not rows["3"]["counted"]
     assert rows["4"]["status"] == "missing" and not rows["4"]["counted"]
-    assert a["errors"] == [{"task_id": "3", "error_kind": "infrastructure", "error": "browser crashed: Target closed",
-                            "eval_json": f"3/{A}/eval/offline/eval.json"}]
+    assert a["errors"] == [{"task_id": "3", "epoch": 1, "error_kind": "infrastructure",
+                            "error": "browser crashed: Target closed", "eval_json": f"3/{A}/eval/offline/eval.json"}]
     assert a["missing"] == ["4"] and a["complete"] is False
     assert a["judges"] == {"assertion": {"offline": 4}, "locator": {"offline": 4}, "visual_high": {"not scored": 4}}
     assert rows["1"]["page"] == f"1/{A}/index.html" and rows["2"]["page"] is None
@@ -70,7 +70,8 @@ def test_model_report_counts_means_errors_missing(report_world):
 def test_judges_are_kept_apart(report_world):
     build_reports(report_world.result, report_world.tasks)
     llm_dir = report_world.result / "reports" / LLM
-    assert sorted(p.name for p in llm_dir.glob("*.json") if p.name != "manifest.json") == [f"{A}.json"]
+    assert sorted(p.name for p in llm_dir.glob("*.json") if p.name not in ("manifest.json", "comparisons.json")) \
+        == [f"{A}.json"]
     a = load(report_world, LLM, A)
     assert a["judge"] == LLM
     assert a["mean"]["IFS"] == 50.0 and a["mean"]["final"] == 47.0 and a["mean"]["high_level"] == 30.0
@@ -185,7 +186,8 @@ def test_leaderboard_text_and_png(report_world):
     assert lines[1].split()[:6] == ["#", "model", "tasks", "IFS", "VFS", "Final"]
     assert lines[3].split()[:6] == ["1", "builtin/oracle", "4/5", "100.00", "90.00", "97.00"]
     assert lines[4].split()[:6] == ["2", "openai/gpt-4o", "3/5", "33.33", "46.67", "37.33"]
-    assert lines[4].split()[6:9] == ["1", "1", "1"]  # no page, errors, missing
+    assert lines[4].split()[6:8] == ["[0.00,", "59.00]"]  # Final's 95% interval: 53, 0, 59 resampled
+    assert lines[4].split()[8:12] == ["—", "1", "1", "1"]  # Final_all (older eval.json: none), no page, errors, missing
     assert "openai/gpt-4o" in leaderboard_text(report_world.result, "openai/gpt-4o")
     assert "no evaluations" in leaderboard_text(report_world.result, "anthropic/claude")
     with Image.open(report_world.result / "reports" / "offline" / "leaderboard.png") as im:

@@ -64,7 +64,8 @@ def test_no_visual_scored_leaves_vfs_and_final_empty_not_zero():
 
 def test_no_page_scores_zero_everywhere():
     s, n = compute_scores([], None, 4, has_page=False)
-    assert n == 0 and s == Scores(IFS=0.0, VFS=0.0, low_level=0.0, final=0.0, ocr=0.0, image=0.0)
+    assert n == 0 and s == Scores(IFS=0.0, VFS=0.0, low_level=0.0, final=0.0, ocr=0.0, image=0.0,
+                                  VFS_all=0.0, final_all=0.0)
     assert compute_scores([], None, 4, has_page=False, high_level=True)[0].high_level == 0.0
 
 
@@ -80,3 +81,34 @@ def test_judge_error_in_prefix_is_infrastructure_but_after_a_failure_is_not():
 
 def test_verdict_counts():
     assert verdict_counts([step(1), step(2, "undecided"), step(3, "undecided")]) == {"pass": 1, "undecided": 2}
+
+
+def test_vfs_all_counts_unreached_checkpoints_and_vfs_stays_as_published():
+    # A static page: step 0 looks right (low 100), action 1 never performs, so actions 1-3 (flagged) have
+    # no screenshot of their own; against the last captured state (step 0) they score 40, 30 and 20.
+    stand_in = [vis(low=40.0), vis(low=30.0), vis(low=20.0)]
+    steps = [StepRecord(index=i, type="Click", description=f"a{i}", executed=False,
+                        assertion=Verdict(verdict="fail", source="replay"), visual_last_state=stand_in[i - 1])
+             for i in (1, 2, 3)]
+    s, _ = compute_scores(steps, vis(low=100.0), 3, has_page=True)
+    assert s.VFS == 100.0 and s.final == 30.0  # unchanged: only step 0 was reached
+    assert s.VFS_all == pytest.approx((100 + 40 + 30 + 20) / 4) and s.final_all == pytest.approx(0.3 * 47.5)
+    # A step's own visual wins over a stand-in; with no stand-ins VFS_all == VFS.
+    steps[0].visual, steps[0].executed = vis(low=90.0), True
+    s, _ = compute_scores(steps, vis(low=100.0), 3, has_page=True)
+    assert s.VFS == 95.0 and s.VFS_all == pytest.approx((100 + 90 + 30 + 20) / 4)
+    plain, _ = compute_scores([step(1, visual=vis(low=60.0))], vis(low=100.0), 1, has_page=True)
+    assert plain.VFS_all == plain.VFS == 80.0 and plain.final_all == plain.final
+    # Both parts: low and high each averaged over every checkpoint, then 0.5/0.5.
+    both = [StepRecord(index=1, type="Click", description="a1", assertion=Verdict(verdict="fail", source="replay"),
+                       visual_last_state=vis(low=20.0, high=10.0, high_source="j"))]
+    s, _ = compute_scores(both, vis(low=100.0, high=80.0, high_source="j"), 1, has_page=True)
+    assert s.VFS == 90.0 and s.VFS_all == pytest.approx(0.5 * 60 + 0.5 * 45)
+    # A rubric failure on a stand-in leaves VFS_all empty, and the published scores alone.
+    both[0].visual_last_state = vis(low=20.0, high=None, high_source="j", detail={"error": "timeout"})
+    s, _ = compute_scores(both, vis(low=100.0, high=80.0, high_source="j"), 1, has_page=True)
+    assert s.VFS == 90.0 and s.VFS_all is None and s.final_all is None
+    assert not has_judge_error(both, vis(low=100.0, high=80.0, high_source="j"))
+    # No page: zero everywhere, the new fields included.
+    none, _ = compute_scores([], None, 1, has_page=False)
+    assert none.VFS_all == 0.0 and none.final_all == 0.0

@@ -45,6 +45,7 @@ class ModelRequest:
     temperature: float = 0.0
     timeout: float = 300.0
     purpose: str = "generate"  # generate | locate | assert | rubric (for logs and usage)
+    epoch: int = 1  # which independent generation of the same request (generate.py --epochs); >= 2: own cache key
 
     @property
     def image_count(self) -> int:

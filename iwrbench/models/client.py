@@ -80,8 +80,9 @@ class RemoteModel:
         return bool(getattr(self.transport, "accepts_video", False))
 
     def key_for(self, request: ModelRequest) -> str:
+        # Epoch 1 keeps the key it always had; a later epoch is a new sample, never epoch 1's cached reply.
         return cache_key(provider=self.provider, base_url=self.transport.base_url, model=self.transport.model,
-                         request=request)
+                         request=request, extra={"epoch": request.epoch} if request.epoch > 1 else None)
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
         if request.video_count and not self.accepts_video:
