@@ -93,9 +93,12 @@ MOVING_SCRIPT = """
 TARGET_SCRIPT = """
 el => {
   const r = el.getBoundingClientRect();
-  const txt = (el.innerText || el.value || el.textContent || '').replace(/\\s+/g, ' ').trim();
+  const field = ['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName);
+  const txt = (field ? '' : (el.innerText || el.textContent || '')).replace(/\\s+/g, ' ').trim();
+  const label = field && el.labels && el.labels.length ? el.labels[0].innerText.trim() : null;
   return {tag: el.tagName.toLowerCase(), text: txt.slice(0, 80), aria_label: el.getAttribute('aria-label'),
-          title: el.getAttribute('title'), id: el.id || null,
+          title: el.getAttribute('title'), id: el.id || null, label: label && label.slice(0, 80),
+          placeholder: el.getAttribute('placeholder'), name: el.getAttribute('name'),
           box: [Math.round(r.x), Math.round(r.y), Math.round(r.width), Math.round(r.height)]};
 }
 """
