@@ -43,12 +43,13 @@ bench-quick: setup
 # The third-party corpus (docs/validity.md): pinned npm and Debian packages fetched into .cache/thirdparty/
 # (never committed), site folders, tasks recorded as real sites, reconstructions of known quality and their
 # labels (each broken copy's label checked by recording it). Idempotent and resumable: finished steps are
-# kept. From scratch about 30 minutes on 2 cores (download ~30 MB, recording ~1 minute a task, label checks
-# ~25 s a candidate); a rerun with nothing to do takes seconds.
+# kept. From scratch about 45 minutes on 2 cores for 15 tasks (download ~30 MB in ~10 s, recording ~20 s a
+# task, then the page recorded again and every broken-copy candidate recorded: 1-4 minutes a task); a rerun
+# with nothing to do takes a few seconds.
 thirdparty: setup
 	@$(PY) -m utils.thirdparty.build
 
-# The judge-agreement tables of docs/validity.md (offline judge, two runs); ~15 minutes.
+# The judge-agreement tables of docs/validity.md (offline judge, two runs of ~80 page evaluations each).
 agreement: thirdparty
 	@$(PY) bench/judge_agreement.py --runs 2 --write-docs docs/validity.md
 

@@ -99,8 +99,13 @@ def wrong_element(step: dict[str, Any], target: dict[str, Any] | None) -> bool:
     element = str(loc.get("element") or "")
     chosen = _norm(" ".join(_QUOTED.findall(element)))
     tag = (_TAG.findall(element) or [""])[0].lower()
-    names = [_norm(target.get(k)) for k in ("text", "aria_label", "title")]
-    names = [n for n in names if n]
+    field = str(target.get("tag") or "").lower() in ("input", "textarea", "select")
+    # A form field's text is its value (it changes as the steps go): fields are named by label and the like.
+    keys = ("label", "placeholder", "name", "aria_label", "title") if field else \
+        ("text", "aria_label", "title", "label", "placeholder", "name")
+    names = [n for n in (_norm(target.get(k)) for k in keys) if n]
+    if field and not names:
+        return False  # nothing to tell one field from another without a box
     if chosen and names:
         return not any(chosen in n or n in chosen for n in names)
     return bool(tag) and tag != str(target.get("tag") or "").lower() and not chosen and not names

@@ -13,7 +13,8 @@ and where each disagreement came from (locator, action, settle, judge) with the 
     python bench/judge_agreement.py --report-only --write-docs docs/validity.md
 
 Each run evaluates a fresh copy of the reconstructions in <cache>/agreement/run-<r>/ (hard links), so
-runs never share state; --report-only reads the last runs' eval.json files instead.
+runs never share state; --report-only reads the last runs' eval.json files instead, and --resume keeps
+them and evaluates only what they lack (tasks added since, pages whose evaluation failed).
 """
 
 from __future__ import annotations
@@ -70,15 +71,16 @@ def select_tasks(labels: dict[str, Any], only: list[str] | None) -> dict[str, An
     return {**labels, "tasks": {k: v for k, v in labels["tasks"].items() if k in wanted}}
 
 
-def prepare_run(source: Path, run_dir: Path, labels: dict[str, Any]) -> None:
-    """A fresh copy of the labelled reconstructions (hard links where possible; no eval/ results)."""
-    if run_dir.exists():
+def prepare_run(source: Path, run_dir: Path, labels: dict[str, Any], *, resume: bool = False) -> None:
+    """A fresh copy of the labelled reconstructions (hard links where possible; no eval/ results). With
+    `resume`, what an earlier run copied and evaluated stays (evaluate.py skips finished pages)."""
+    if run_dir.exists() and not resume:
         shutil.rmtree(run_dir)
     for tid, task in labels["tasks"].items():
         for model in task["models"]:
             src = page_dir(source, tid, model)
-            if not src.is_dir():
-                continue  # counted as "no eval.json" in the tables
+            if not src.is_dir() or (resume and page_dir(run_dir, tid, model).is_dir()):
+                continue  # missing: counted as "no eval.json" in the tables
             shutil.copytree(src, page_dir(run_dir, tid, model), ignore=shutil.ignore_patterns("eval"),
                             copy_function=_link_or_copy)
 
@@ -97,7 +99,8 @@ def run_evaluate(data: Path, run_dir: Path, labels: dict[str, Any], judge: str |
     for tid, task in labels["tasks"].items():
         for model in task["models"]:
             per_model.setdefault(model, []).append(tid)
-    with log.open("a", encoding="utf-8") as out:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w", encoding="utf-8") as out:  # this run's evaluations only
         for model, tasks in sorted(per_model.items()):
             cmd = [sys.executable, str(ROOT / "evaluate.py"), "--data", str(data), "--result", str(run_dir),
                    "--model", model, "--task", ",".join(tasks), "--workers", str(workers), "-q"]
@@ -230,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--task", action="append", help="only these tasks (repeatable; also a,b)")
     p.add_argument("--workers", type=int, default=1, help="evaluate.py --workers (default: %(default)s)")
     p.add_argument("--report-only", action="store_true", help="read the last runs' results; evaluate nothing")
+    p.add_argument("--resume", action="store_true",
+                   help="keep the last runs' results and evaluate only what they lack (new tasks, errors)")
     p.add_argument("--write-docs", type=Path, metavar="MD", help="write the tables between the markers of MD")
     p.add_argument("--json", type=Path, help="also write the figures as JSON here")
     args = p.parse_args(argv)
@@ -245,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         run_dir = out / f"run-{r}"
         if not args.report_only:
             print(f"run {r}: evaluating into {run_dir}", flush=True)
-            prepare_run(source, run_dir, labels)
+            prepare_run(source, run_dir, labels, resume=args.resume)
             run_evaluate(data, run_dir, labels, args.judge, args.workers, out / f"run-{r}.log")
         evals.append(read_evals(run_dir, labels, args.judge))
     t = st.tally(labels, evals[0], read_targets(data, labels), _settle_cap())

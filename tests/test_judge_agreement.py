@@ -118,6 +118,12 @@ def test_wrong_element_prefers_boxes_and_falls_back_to_text():
     assert not st.wrong_element({"locator": {"method": "offline", "element": '<label> "Buy milk"'}}, label)
     assert st.wrong_element({"locator": {"method": "offline", "element": '<label> "Walk the dog"'}}, label)
     assert not st.wrong_element({"locator": {"method": "key", "element": "<body>"}}, label)
+    # a field's recorded text is its value at the time: fields are told apart by label, placeholder, name
+    password = {"tag": "input", "text": "xxxxxxx"}
+    assert not st.wrong_element({"locator": {"method": "offline", "element": '<input> "Password"'}}, password)
+    email = {"tag": "input", "text": "", "label": "Email"}
+    assert st.wrong_element({"locator": {"method": "offline", "element": '<input> "Password"'}}, email)
+    assert not st.wrong_element({"locator": {"method": "offline", "element": '<input> "Email"'}}, email)
 
 
 def test_docs_without_markers_is_a_one_line_error(tmp_path, root):

@@ -5,7 +5,6 @@ served whole by builtin/oracle."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -116,10 +115,12 @@ def test_probe_recording_stops_at_the_action_it_cannot_perform(tmp_path):
     import asyncio
 
     from utils import task_recorder
-    task_recorder.ACTION_TIMEOUT_MS, old = 1500, task_recorder.ACTION_TIMEOUT_MS
+    task_recorder.ACTION_TIMEOUT_MS, old = 5000, task_recorder.ACTION_TIMEOUT_MS
     try:
         with serve_folder(site) as url:
-            rec = asyncio.run(record(url + "index.html", actions, size=(640, 360), home=Path(tmp_path),
+            home = tmp_path / "home"
+            home.mkdir()
+            rec = asyncio.run(record(url + "index.html", actions, size=(640, 360), home=home,
                                      mode=RecordMode(real=True, quiet_s=0.3), stop_on_error=False))
     finally:
         task_recorder.ACTION_TIMEOUT_MS = old

@@ -17,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -93,9 +95,12 @@ MOVING_SCRIPT = """
 TARGET_SCRIPT = """
 el => {
   const r = el.getBoundingClientRect();
-  const txt = (el.innerText || el.value || el.textContent || '').replace(/\\s+/g, ' ').trim();
+  const field = ['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName);
+  const txt = (field ? '' : (el.innerText || el.textContent || '')).replace(/\\s+/g, ' ').trim();
+  const label = field && el.labels && el.labels.length ? el.labels[0].innerText.trim() : null;
   return {tag: el.tagName.toLowerCase(), text: txt.slice(0, 80), aria_label: el.getAttribute('aria-label'),
-          title: el.getAttribute('title'), id: el.id || null,
+          title: el.getAttribute('title'), id: el.id || null, label: label && label.slice(0, 80),
+          placeholder: el.getAttribute('placeholder'), name: el.getAttribute('name'),
           box: [Math.round(r.x), Math.round(r.y), Math.round(r.width), Math.round(r.height)]};
 }
 """
@@ -451,6 +456,22 @@ async def _run_actions(page: Any, actions: list[Any], size: tuple[int, int], mod
         rec.frames.append(Frame(shot, pointer=point, caption=caption, repeat=HOLD_FRAMES))
 
 
+LAUNCH_TRIES = 3
+
+
+async def _launch(pw: Any, exe: str, env: dict[str, str]) -> Any:
+    """Chromium, launched again when it dies while starting (seen on a machine under heavy load)."""
+    for attempt in range(1, LAUNCH_TRIES + 1):
+        try:
+            return await pw.chromium.launch(executable_path=exe, args=LAUNCH_ARGS, env=env, headless=True)
+        except Exception as exc:
+            if attempt == LAUNCH_TRIES:
+                raise InfrastructureError(f"cannot launch Chromium at {exe} ({attempt} tries): "
+                                          f"{str(exc).splitlines()[0]}") from None
+            await asyncio.sleep(0.5 * attempt)
+    raise AssertionError("unreachable")
+
+
 async def record(url: str, actions: list[Any], *, size: tuple[int, int], home: Path,
                  mode: RecordMode | None = None, stop_on_error: bool = True) -> Recording:
     """Replay the actions on `url` and capture per-action checkpoints and video frames."""
@@ -462,7 +483,10 @@ async def record(url: str, actions: list[Any], *, size: tuple[int, int], home: P
         raise InfrastructureError("no Chromium found: install chromium or set IWRBENCH_CHROMIUM")
     origin = "{0.scheme}://{0.netloc}".format(urlsplit(url))
     rec = Recording(checkpoints=[], frames=[])
-    env = {**os.environ, "HOME": str(home), "TMPDIR": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
+    # Chromium puts its sockets under TMPDIR: a deep folder (a test's tmp_path under xdist) passes the
+    # 108-byte limit of a socket path and the browser dies while starting. A short one of its own, then.
+    short_tmp = tempfile.mkdtemp(prefix="iwr-rec-")
+    env = {**os.environ, "HOME": str(home), "TMPDIR": short_tmp, "XDG_CONFIG_HOME": str(home / ".config"),
            "XDG_CACHE_HOME": str(home / ".cache")}
 
     async def guard(route: Any) -> None:
@@ -482,22 +506,22 @@ async def record(url: str, actions: list[Any], *, size: tuple[int, int], home: P
         elif resp.status < 300 and path not in rec.requested:
             rec.requested.append(path)
 
-    async with async_playwright() as pw:
-        try:
-            browser = await pw.chromium.launch(executable_path=exe, args=LAUNCH_ARGS, env=env, headless=True)
-        except Exception as exc:
-            raise InfrastructureError(f"cannot launch Chromium at {exe}: {str(exc).splitlines()[0]}") from None
-        try:
-            context = await _open_context(browser, size, mode)
-            await context.route("**/*", guard)
-            page = await context.new_page()
-            if not mode.real:
-                await page.clock.set_fixed_time(FIXED_TIME)
-            page.on("response", on_response)
-            page.on("pageerror", lambda err: rec.page_errors.append(str(err).splitlines()[0] if str(err) else "?"))
-            await page.goto(url, wait_until="load")
-            await _run_actions(page, actions, size, mode, rec, stop_on_error)
-            await context.close()
-        finally:
-            await browser.close()
+    try:
+        async with async_playwright() as pw:
+            browser = await _launch(pw, exe, env)
+            try:
+                context = await _open_context(browser, size, mode)
+                await context.route("**/*", guard)
+                page = await context.new_page()
+                if not mode.real:
+                    await page.clock.set_fixed_time(FIXED_TIME)
+                page.on("response", on_response)
+                page.on("pageerror", lambda err: rec.page_errors.append(str(err).splitlines()[0] if str(err) else "?"))
+                await page.goto(url, wait_until="load")
+                await _run_actions(page, actions, size, mode, rec, stop_on_error)
+                await context.close()
+            finally:
+                await browser.close()
+    finally:
+        shutil.rmtree(short_tmp, ignore_errors=True)
     return rec

@@ -109,11 +109,11 @@ def candidates(actions: list[Any], traces: list[dict[str, Any]], kind: str) -> l
         if a.frame or not css_selector(a.selector):
             continue  # an iframe's events never reach the page's own window
         nav = bool(traces[i - 1].get("navigated")) if i - 1 < len(traces) else False
-        if kind == "handler" and a.type in ("Click", "DoubleClick"):
+        if kind == "handler" and a.type in ("Click", "DoubleClick", "Drag"):
             key = f"h:{a.selector}"
             what = f"events on the target of action {i} ({a.description!r}) are swallowed"
             out.setdefault(key, Breakage("handler", a.selector, _first(actions, i, a.selector), what=what))
-        elif kind == "element" and a.type in ("Click", "DoubleClick", "Type", "Select", "Hover"):
+        elif kind == "element" and a.type in ("Click", "DoubleClick", "Type", "Select", "Hover", "Drag"):
             out.setdefault(f"e:{a.selector}", Breakage("element", a.selector, _first(actions, i, a.selector),
                                                        what=f"the target of action {i} ({a.description!r}) "
                                                             f"is hidden"))
