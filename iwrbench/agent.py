@@ -36,6 +36,7 @@ from iwrbench.locator import (
     Element,
     Locator,
     OfflineLocator,
+    is_label_of,
     key_from_description,
     normalize,
     normalize_key,
@@ -967,7 +968,11 @@ class Replayer:
         """The on-screen box of the element `choice` found (scrolled into view), or of the visible text
         `words` quote when the choice is weak or empty; NotPerformed when neither is there."""
         timeout = min(CLICK_TIMEOUT, self.step_timeout)
-        if choice.element is not None and not weak(choice):
+        quoted = [next(g for g in m.groups() if g is not None) for m in QUOTE_RE.finditer(words)]
+        if choice.element is not None and not weak(choice) and (not quoted or choice.score is None or
+                                                                any(is_label_of(q, choice.element) for q in quoted)):
+            # An element whose text merely contains the quoted words (the list around 'Item 1') is not
+            # the place: the text itself is.
             ref = seen.ref(choice.element.index)
             handle = await self.perception.handle(ref) if ref is not None else None
             if handle is not None:

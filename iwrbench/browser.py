@@ -507,6 +507,7 @@ class PageSandbox:
         self._idle = asyncio.Event()
         self._idle.set()
         self._navigations = 0
+        self._navigated = asyncio.Event()  # set (and replaced) at every main-frame navigation
         self.last_settle = ""
         self._world: tuple[int, int] | None = None  # (navigation count, context id) of the isolated world
         self._tasks: set[asyncio.Task] = set()
@@ -634,6 +635,8 @@ class PageSandbox:
     def _on_navigated(self, frame: Any) -> None:
         if frame.parent_frame is None:
             self._navigations += 1
+            self._navigated.set()
+            self._navigated = asyncio.Event()
 
     @property
     def navigations(self) -> int:
@@ -794,7 +797,12 @@ class PageSandbox:
             timeout = remain_ms / 1000 + self.step_timeout / 2
             why, value = await self.evaluate(both, [remain_ms, arg], timeout=timeout,
                                              what="waiting for the page to settle and reading it")
-            busy = not self._idle.is_set() or self._navigations != navs
+            if why == "navigating" and self._navigations == navs:
+                # The page is being replaced but the new document has not arrived: wait for it (a
+                # cancelled navigation ends the wait at the cap, and the page says so after 2 s).
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._navigated.wait(), timeout=max(0.01, deadline - time.monotonic()))
+            busy = not self._idle.is_set() or self._navigations != navs or why == "navigating"
             if why == "settled" and not busy:
                 self.last_settle = "settled"
                 break

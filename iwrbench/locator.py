@@ -944,6 +944,30 @@ def without_key(description: str) -> str:
     return (description[:m.start()] + description[km.end():]).strip()
 
 
+def is_label_of(phrase: str, e: Element) -> bool:
+    """Whether `phrase` is the element's own label (exactly, give or take case and a badge count), not
+    only words inside its text."""
+    return _phrase_score(phrase, _fields(e)) >= 9.0 or symbol_score(phrase, _raw_fields(e)) >= 10.0
+
+
+def without_phrase(description: str, phrase: str) -> str:
+    """The description with `phrase` (quoted or not, any case) taken out."""
+    if not phrase.strip():
+        return description
+    pattern = r"[\"'\u2018\u201c]?" + re.escape(phrase.strip()) + r"[\"'\u2019\u201d]?"
+    return " ".join(re.sub(pattern, " ", description, flags=re.IGNORECASE).split())
+
+
+def without_target(description: str, target: str) -> str:
+    """A Drag's description without where it drops ("Drag the photo to the Trash box" -> "Drag the
+    photo"): the target's own words when the description repeats them, else what follows its last
+    'to' / 'onto' / 'into' / 'over'."""
+    if target.strip() and target.strip().lower() in description.lower():
+        return without_phrase(description, target)
+    cut = list(re.finditer(r"\s(?:on\s*to|onto|into|to|over|towards?)\s", description, re.IGNORECASE))
+    return description[:cut[-1].start()] if cut else description
+
+
 def text_from_description(description: str) -> str | None:
     """The text a Type description quotes: "Type 'laptop' into the search box" -> 'laptop'."""
     m = QUOTE_RE.search(description)
@@ -990,13 +1014,17 @@ class OfflineLocator:
             if not pool:
                 return Choice(None, self.name, reason="the page has no editable field", candidates=len(elements))
         ignore: list[str] = []
+        description = action.description
         if action.type == "Select":
+            # "Choose 2020 in the year list": the option names no element, the list does.
             ignore.append(action.option or "")
+            description = without_phrase(description, action.option or "")
         elif action.type == "Drag":
             ignore += [next(g for g in m.groups() if g is not None) for m in QUOTE_RE.finditer(action.target or "")]
+            description = without_target(description, action.target or "")
         # A double-click, a hover or the press of a drag names its element as a click does.
         kind = "Click" if action.type in ("DoubleClick", "Hover", "Drag") else action.type
-        choice = choose(kind, action.description, pool, typed_text=typed, min_score=self.min_score,
+        choice = choose(kind, description, pool, typed_text=typed, min_score=self.min_score,
                         margin=self.margin, anchors=anchors, ignore=ignore)
         if action.type == "Type" and choice.element is None and len(pool) == 1 and "ambiguous" not in choice.reason:
             q = parse_description(action.description, typed_text=typed)

@@ -384,3 +384,36 @@ def test_settling_survives_a_page_that_replaces_the_functions_it_uses(tmp_path: 
                 await sb.close()
 
     run(go())
+
+
+SEARCH_PAGE = """<form action="results.html"><input name=q id=q value="proxy"><button>Go</button></form>"""
+RESULTS_PAGE = """<p id=out>Searching...</p>
+<script>
+  setTimeout(() => { const s = document.createElement('script'); s.src = 'index.js'; document.head.appendChild(s); }, 150);
+</script>"""
+RESULTS_JS = "setTimeout(() => { document.getElementById('out').textContent = 'Found 3 pages'; }, 20);"
+
+
+@browser
+def test_settling_follows_a_navigation_to_a_page_filled_in_by_script(tmp_path: Path):
+    """Enter in a search form: the results page loads, fetches its index by a script and fills itself
+    in; settling waits for all of it, however late the navigation's request reaches the harness."""
+    page = write_page(tmp_path / "p", SEARCH_PAGE, {"results.html": RESULTS_PAGE, "index.js": RESULTS_JS})
+
+    async def go():
+        async with Browser.launch(name="settle-nav") as b:
+            sb = await b.open_sandbox(page, 800, 600)
+            try:
+                await sb.load()
+                for _ in range(3):
+                    await sb.page.goto(sb.origin + "/")
+                    await sb.page.focus("#q")
+                    navs = sb.navigations
+                    await sb.page.keyboard.press("Enter")
+                    got = await sb.settle(cap=3.0, navigated=sb.navigations != navs,
+                                          then=("() => document.body.innerText", None))
+                    assert "Found 3 pages" in got and sb.last_settle == "settled", got
+            finally:
+                await sb.close()
+
+    run(go())

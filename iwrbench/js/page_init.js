@@ -91,6 +91,12 @@
 
   hide('__iwrRaf', Object.freeze({ frame: cb => raf.call(W, cb), pending: () => frames.size }));
 
+  // ---- leaving: a link, a form or a script started replacing this document (its request may not
+  // have reached the harness yet). Settling says so instead of reporting a quiet page that is going away.
+  let leftAt = -Infinity;
+  try { W.addEventListener('beforeunload', () => { leftAt = now(); }, true); } catch (e) {}
+  const LEAVING_MS = 2000;  // a navigation that has not replaced the page by then was cancelled (blocked)
+
   const LOOP_MS = 1000;  // a chain of frames begun this long before settling began is a loop (a game)
   // A timer set from a timer set from a timer is a poller (not waited for) unless it is short: work done
   // in chunks (a search listing its results a few at a time) re-arms a timer of a few milliseconds.
@@ -103,7 +109,7 @@
     } catch (e) { return []; }
   };
 
-  // Resolves with why it stopped: 'settled' or 'cap'.
+  // Resolves with why it stopped: 'settled', 'cap', or 'navigating' (the document is being replaced).
   const settle = (capMs) => new PromiseC(resolve => {
     const start = now(), deadline = start + Math.max(0, Number(capMs) || 0);
     let done = false;
@@ -120,6 +126,7 @@
     };
     const check = () => {
       if (done) return;
+      if (now() - leftAt < LEAVING_MS) { finish('navigating'); return; }
       if (fresh()) { frame(check); return; }
       const anims = runningAnimations();
       if (anims.length) { all(anims.map(a => a.finished.catch(() => null))).then(() => frame(check)); return; }
