@@ -928,7 +928,7 @@ class Replayer:
         choice = await self.locate(action, seen, timings)
         self._record_choice(rec, choice, seen)
         drop_words = [next(g for g in m.groups() if g is not None) for m in QUOTE_RE.finditer(where)]
-        source_words = " ".join(p for m in QUOTE_RE.finditer(action.description)
+        source_words = " ".join(f"'{p}'" for m in QUOTE_RE.finditer(action.description)
                                 for p in [next(g for g in m.groups() if g is not None)] if p not in drop_words)
         a, what = await self._place(choice, seen, source_words or action.description)
         rec.attempted = True

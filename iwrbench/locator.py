@@ -226,6 +226,9 @@ class Query:
     # words naming the element's surroundings, after a relation: "the up arrow of the quantity field"
     # -> ("quantity",); they are looked for in the element's row or card, never as its own role or label
     context_words: tuple[str, ...] = ()
+    # another element named without quotes, with a spatial relation: "the chevron left of the new todo
+    # field" -> (("new todo field", "left"),); resolved to that element's box on the page
+    context_refs: tuple[tuple[str, str], ...] = ()
 
 
 # Function words for icon-only controls, and the words their labels, titles and classes use instead.
@@ -241,7 +244,8 @@ ICON_WORDS: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     "cross": {"close", "delete", "remove", "dismiss", "cancel", "destroy", "times", "x"},
     "x": {"close", "delete", "remove", "dismiss", "cancel", "destroy", "times"},
     "hamburger": {"menu", "nav", "navigation", "hamburger", "sidebar"},
-    "magnifier": {"search", "find", "magnifier"}, "magnifying": {"search", "find"},
+    "magnifier": {"search", "find", "magnifier", "zoom", "zoomin", "enlarge", "larger"},
+    "magnifying": {"search", "find", "zoom", "zoomin", "enlarge", "larger"},
     "plus": {"add", "new", "create", "plus", "increase", "increment"},
     "minus": {"decrease", "decrement", "minus", "remove"},
     "arrowup": {"up", "increase", "increment", "north", "previous", "prev"},
@@ -289,8 +293,14 @@ PURPOSE_RE = re.compile(r"\s(?:to|that|which|so|in order to)\s")
 
 RELATION_RE = re.compile(
     r"\b(to the left of|to the right of|left of|right of|next to|beside|near|underneath|under|below|beneath|"
-    r"above|over|on top of|for|of|in|inside|within|from|on|at|by)\s+(?:the\s+)?(?:item|row|product|entry|card|"
-    r"task|todo|section|list|panel|post|message|tile|label|text|word|column|heading|title)?\s*$")
+    r"above|over|on top of|for|of|in|inside|within|from|on|at|by)\s+(?:the\s+)?(?:(?:first|second|third|fourth|"
+    r"fifth|last|\d+(?:st|nd|rd|th))\s+)?(?:item|row|product|entry|card|photo|image|picture|"
+    r"task|todo|section|list|panel|post|message|tile|label|text|word|column|heading|title)?\s*,?\s*$")
+# "left of the new todo field": a spatial relation to another element named in words (no quotes), up to
+# a clause that says what the element does.
+REF_RE = re.compile(r"\b(to the left of|to the right of|left of|right of|next to|beside|above|below|under|"
+                    r"underneath|beneath|on top of)\s+(?:the\s+|a\s+)?([a-z0-9][a-z0-9 '&-]*?)"
+                    r"(?=\s+(?:that|which|to|so|and|in order|where|with)\b|\s*[,.;]|\s*$)")
 RELATIONS = {"to the left of": "left", "left of": "left", "to the right of": "right", "right of": "right",
              "next to": "near", "beside": "near", "near": "near", "by": "near", "underneath": "below",
              "under": "below", "below": "below", "beneath": "below", "above": "above", "over": "above",
@@ -323,6 +333,13 @@ def parse_description(description: str, *, typed_text: str | None = None, ignore
         low = re.sub(pattern, repl, low)
     low = ICON_PHRASE_RE.sub(lambda m: f" arrow{m.group(1)} ", low)
     low = re.sub(r"\b(?:check|tick)[\s-]?marks?\b", " checkmark ", low)
+    refs: list[tuple[str, str]] = []
+    for m in list(REF_RE.finditer(low)):
+        head = low[:m.start()]
+        if _names_something(head):
+            refs.append((" ".join(m.group(2).split()), RELATIONS.get(m.group(1), "near")))
+            low = low[:m.start()] + " " + low[m.end():]
+            break  # one reference per description: the rest is read as before
     # What follows a relation word ("of the quantity field", "in the cart panel") describes where the
     # element is, once something before it has named the element itself; a purpose clause after it
     # ("... to mark all as done") describes the element again.
@@ -361,14 +378,17 @@ def parse_description(description: str, *, typed_text: str | None = None, ignore
             continue
         words.append(stem(raw))
     for raw in normalize(context_part).split():  # "in the top right corner of the header": still where it is
-        if raw in LANDMARKS:
+        if raw in ORDINALS and ordinal is None:
+            ordinal = ORDINALS[raw]  # "the icon of the first card": the first of the look-alikes
+        elif raw in LANDMARKS:
             landmarks.append(LANDMARKS[raw])
         elif raw in POSITIONS:
             positions.append({"upper": "top", "lower": "bottom", "centre": "center", "middle": "center"}.get(raw, raw))
     return Query(quoted=tuple(quoted), context_quoted=tuple(context_quoted), words=tuple(dict.fromkeys(words)),
                  roles=tuple(roles), ordinal=ordinal, positions=tuple(dict.fromkeys(positions)),
                  landmarks=tuple(dict.fromkeys(landmarks)), named=tuple(dict.fromkeys(named)),
-                 context_words=tuple(dict.fromkeys(w for w in context_words if w not in words)))
+                 context_words=tuple(dict.fromkeys(w for w in context_words if w not in words)),
+                 context_refs=tuple(refs))
 
 
 def _names_something(text: str) -> bool:
@@ -588,6 +608,11 @@ def score_element(q: Query, e: Element, action_type: str, extent: tuple[float, f
         if (symbol_score(phrase, _raw_fields(e)) if glyph else _phrase_score(phrase, fields)) >= (8.0 if glyph else 9.0):
             parts.append("named 5.0")
             total += 5.0
+    for phrase, relation in q.context_refs:  # placed against another element: only where it is counts
+        placed = spatial_scores.get((phrase, relation)) if spatial_scores else None
+        if placed and placed.get(e.index):
+            parts.append(f"{relation} of {phrase!r} {placed[e.index]:.1f}")
+            total += placed[e.index]
     ctx_tokens = set(tokens(e.context)) if e.context else set()
     words = [w for w in q.words if present is None or w in present]
     if words:
@@ -678,6 +703,13 @@ def spatial_scores(phrase: str, relation: str, elements: Sequence[Element], anch
             dist[e.index] = min(ds)
     if not dist:
         return {}
+    if relation == "near":
+        # Something on the text's own line is what "next to" means; only without one does an element
+        # above or below it count (a field under its label).
+        on_line = {e.index for e in elements if e.index in dist and e.bbox is not None
+                   and any(_off_line(e.bbox, a, relation) == 1.0 for a in spots)}
+        if on_line:
+            dist = {i: d for i, d in dist.items() if i in on_line}
     best = min(dist.values())
     return {i: round(7.0 * (best + 20.0) / (d + 20.0), 3) for i, d in dist.items()}
 
@@ -776,11 +808,38 @@ def rank(action_type: str, description: str, elements: Sequence[Element], *,
         found = list(anchors() if callable(anchors) else anchors)
         for phrase, relation in wanted:
             spatial[(phrase, relation)] = spatial_scores(phrase, relation, elements, found)
+    for phrase, relation in q.context_refs:
+        # Where "the new todo field" or "the draft" is: the element that clearly is it, and the texts
+        # that name it ("Draft of 'X'", when the draft itself is no interactive element).
+        ref = resolve_reference(phrase, elements)
+        spots = [Anchor(phrase, ref.bbox)] if ref is not None and ref.bbox is not None else []
+        if anchors is not None:
+            want = [w for w in tokens(phrase) if w not in STOP]
+            found = list(anchors() if callable(anchors) else anchors)
+            named = [Anchor(phrase, a.bbox) for a in found if want and all(w in tokens(a.text) for w in want)]
+            spots += named if len(named) <= 6 else []
+        if spots:
+            others = [e for e in elements if ref is None or e.index != ref.index]
+            spatial[(phrase, relation)] = spatial_scores(phrase, relation, others, spots)
     present = frozenset(w for w in q.words if any(_has_word(w, e) for e in elements))
     scored = [score_element(q, e, action_type, extent, spatial, present) for e in elements]
     scored = _inner_first(q, scored)
     scored.sort(key=lambda s: (-s.score, not s.element.in_viewport, reading_order(s.element)))
     return q, scored
+
+
+def resolve_reference(phrase: str, elements: Sequence[Element]) -> Element | None:
+    """The element a reference in words names ("the new todo field"), when one matches it clearly."""
+    q = parse_description(f"the {phrase}")
+    if not (q.words or q.roles or q.named):
+        return None
+    extent = (1.0, 1.0)
+    scored = sorted((score_element(q, e, "Click", extent) for e in elements), key=lambda x: -x.score)
+    if not scored or scored[0].score < MIN_SCORE:
+        return None
+    if len(scored) > 1 and scored[1].score > scored[0].score - MARGIN:
+        return None
+    return scored[0].element
 
 
 def _containers_last(scored: list[Scored], margin: float) -> list[Scored]:
@@ -833,6 +892,13 @@ def choose(action_type: str, description: str, elements: Sequence[Element], *,
                       score=best.score, candidates=len(elements), alternatives=alts)
     if q.ordinal is not None:
         group = [s for s in scored if s.score >= best.score - margin]
+        # "the icon of the first card": the first of the best match's look-alikes; cards around them
+        # and other kinds of elements are not counted.
+        group = [s for s in group if not any(o is not s and o.element.bbox and s.element.bbox
+                                             and _box_inside(o.element.bbox, s.element.bbox) for o in group)]
+        alike = [s for s in group if s.element.kind == best.element.kind
+                 and normalize(s.element.label()) == normalize(best.element.label())]
+        group = alike if len(alike) > 1 else group
         group.sort(key=lambda s: reading_order(s.element))
         pick = q.ordinal - 1 if q.ordinal > 0 else len(group) + q.ordinal
         if len(group) == 1 and (q.quoted or q.named) and best.score >= STRONG:

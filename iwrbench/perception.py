@@ -87,8 +87,10 @@ def _collapse(text: str, cap: int) -> str:
 # ---------------------------------------------------------------- browser-use nodes -> Element
 
 
-def _node_text(node: Any, cap: int) -> str:
-    """Visible text under a node, collected depth-first until `cap` characters (cheap on huge trees)."""
+def _node_text(node: Any, cap: int, *, visible_only: bool = True) -> str:
+    """Visible text under a node, collected depth-first until `cap` characters (cheap on huge trees).
+    With `visible_only` False, hidden text too (a card's title hidden in a thumbnail view still says
+    which card it is), and image alt texts."""
     out: list[str] = []
     size = 0
     stack = [node]
@@ -106,8 +108,13 @@ def _node_text(node: Any, cap: int) -> str:
         name = (n.node_name or "").lower()
         if name in ("script", "style", "noscript", "template", "head"):
             continue
-        if kind == 1 and n is not node and getattr(n, "is_visible", None) is False:
+        if visible_only and kind == 1 and n is not node and getattr(n, "is_visible", None) is False:
             continue  # text a user cannot see (display: none, visibility: hidden) names nothing
+        if not visible_only and name == "img":
+            alt = ((n.attributes or {}).get("alt") or "").strip()
+            if alt:
+                out.append(alt)
+                size += len(alt) + 1
         stack.extend(reversed(_children(n)))
     return _collapse(" ".join(out), cap)
 
@@ -204,7 +211,7 @@ def with_card_context(elements: list[Element], nodes: dict[int, Any]) -> list[El
                 card = a
             if card is None:
                 continue
-            text = _node_text(card, CARD_CAP)
+            text = _node_text(card, CARD_CAP, visible_only=False)
             heading = _section_heading(card)
             if heading and heading not in text:
                 text = f"{heading} {text}"  # "the 'X' result": look-alikes told apart by their section too
