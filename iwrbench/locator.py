@@ -179,8 +179,10 @@ click clicks clicking tap press pressing hit select choose type typing enter ent
 then again page element area section labeled labelled named called titled marked saying reads which
 shows show showing displayed button's item items one user their your his her our next near beside
 under below above over after before inside within up down so can via using use
-again once twice now just also still instead please every each small tiny little big
+again once twice now just also still instead please every each
 """.strip()))
+SIZE_WORDS = {"big": "large", "large": "large", "main": "large", "wide": "large", "tall": "large", "huge": "large",
+              "small": "small", "tiny": "small", "little": "small", "narrow": "small", "mini": "small"}
 # A single quote opens only after a non-letter and closes only before one, so "Men's" is no quote.
 QUOTE_RE = re.compile(r"(?<!\w)'(.+?)'(?!\w)|\"([^\"]+)\"|‘([^’]+)’|“([^”]+)”|«([^»]+)»")
 
@@ -229,6 +231,7 @@ class Query:
     # another element named without quotes, with a spatial relation: "the chevron left of the new todo
     # field" -> (("new todo field", "left"),); resolved to that element's box on the page
     context_refs: tuple[tuple[str, str], ...] = ()
+    size: str | None = None  # "the big text box" -> "large", "the small ×" -> "small"
 
 
 # Function words for icon-only controls, and the words their labels, titles and classes use instead.
@@ -336,6 +339,8 @@ def parse_description(description: str, *, typed_text: str | None = None, ignore
     refs: list[tuple[str, str]] = []
     for m in list(REF_RE.finditer(low)):
         head = low[:m.start()]
+        if m.group(2).split()[0] in ("in", "on", "of", "at", "from", "inside", "within"):
+            continue  # "left of [a quote] in the list": the quote was the reference, already read
         if _names_something(head):
             refs.append((" ".join(m.group(2).split()), RELATIONS.get(m.group(1), "near")))
             low = low[:m.start()] + " " + low[m.end():]
@@ -359,7 +364,11 @@ def parse_description(description: str, *, typed_text: str | None = None, ignore
     ordinal: int | None = None
     context_words = [stem(w) for w in normalize(context_part).split()
                      if w not in STOP and w not in ROLE_WORDS and w not in POSITIONS and len(w) > 1]
+    size = None
     for raw in normalize(low).split():
+        if raw in SIZE_WORDS:
+            size = size or SIZE_WORDS[raw]
+            continue
         if raw in ORDINALS:
             ordinal = ORDINALS[raw] if ordinal is None else ordinal
             continue
@@ -388,7 +397,7 @@ def parse_description(description: str, *, typed_text: str | None = None, ignore
                  roles=tuple(roles), ordinal=ordinal, positions=tuple(dict.fromkeys(positions)),
                  landmarks=tuple(dict.fromkeys(landmarks)), named=tuple(dict.fromkeys(named)),
                  context_words=tuple(dict.fromkeys(w for w in context_words if w not in words)),
-                 context_refs=tuple(refs))
+                 context_refs=tuple(refs), size=size)
 
 
 def _names_something(text: str) -> bool:
@@ -401,7 +410,11 @@ def _names_something(text: str) -> bool:
 
 
 def quoted_role_before(before: str) -> str | None:
-    """The role word (if any) named before a relation ("the checkbox next to" -> checkbox)."""
+    """The role word (if any) named before a relation ("the checkbox next to" -> checkbox; a glyph
+    such as "the small × left of" counts as one)."""
+    for glyph in SYMBOLS:
+        if len(glyph) == 1 and not glyph.isalnum() and glyph in before:
+            return glyph
     low = before
     for pattern, repl in ROLE_PHRASES:
         low = re.sub(pattern, repl, low)
@@ -481,7 +494,7 @@ def _phrase_score(phrase: str, fields: Sequence[str]) -> float:
             continue
         if re.search(rf"(^| ){re.escape(q)}($| )", f):
             best = max(best, 6.0 + 3.0 * len(q) / len(f))
-        elif q in f:
+        elif q in f and len(q) >= 3:  # 'I' inside 'list' is no match; 'cart' inside 'carts' is
             best = max(best, 4.0 + 2.0 * len(q) / len(f))
         elif len(f) >= 3 and re.search(rf"(^| ){re.escape(f)}($| )", q):
             best = max(best, 5.0 * len(f) / len(q))
@@ -585,7 +598,8 @@ def score_element(q: Query, e: Element, action_type: str, extent: tuple[float, f
                 total -= 3.0
                 parts.append("quote-missing -3")
     for phrase, relation in q.context_quoted:
-        direct = _phrase_score(phrase, fields)
+        # "in 'Trail Runner'" may be the element's own card title; "left of 'X'" is never X itself.
+        direct = _phrase_score(phrase, fields) if relation not in SPATIAL_RELATIONS else 0.0
         ctx = _phrase_score(phrase, [normalize(e.context)]) if e.context else 0.0
         # Its row's text speaks for an element with little text of its own (an icon, a checkbox); a
         # card or list item that has its own title must name the phrase itself.
@@ -703,11 +717,11 @@ def spatial_scores(phrase: str, relation: str, elements: Sequence[Element], anch
             dist[e.index] = min(ds)
     if not dist:
         return {}
-    if relation == "near":
-        # Something on the text's own line is what "next to" means; only without one does an element
-        # above or below it count (a field under its label).
+    if relation in ("near", "left", "right"):
+        # Something on the text's own line is what "next to" / "left of" means; only without one does an
+        # element above or below it count (a field under its label).
         on_line = {e.index for e in elements if e.index in dist and e.bbox is not None
-                   and any(_off_line(e.bbox, a, relation) == 1.0 for a in spots)}
+                   and any(_off_line(e.bbox, a, "near") == 1.0 for a in spots)}
         if on_line:
             dist = {i: d for i, d in dist.items() if i in on_line}
     best = min(dist.values())
@@ -824,8 +838,29 @@ def rank(action_type: str, description: str, elements: Sequence[Element], *,
     present = frozenset(w for w in q.words if any(_has_word(w, e) for e in elements))
     scored = [score_element(q, e, action_type, extent, spatial, present) for e in elements]
     scored = _inner_first(q, scored)
+    if q.size:
+        scored = _by_size(q.size, scored)
     scored.sort(key=lambda s: (-s.score, not s.element.in_viewport, reading_order(s.element)))
     return q, scored
+
+
+def _by_size(size: str, scored: list[Scored]) -> list[Scored]:
+    """"The big text box" / "the small ×": among the elements that match best, the largest (smallest)
+    gets 2 points, and so does any other within 10 % of its area; the rest nothing."""
+    top = max((s.score for s in scored), default=0.0)
+    near = [s for s in scored if s.score > top - 3.0 and s.element.bbox and s.element.bbox[2] * s.element.bbox[3] > 0]
+    if len(near) < 2:
+        return scored
+    areas = {id(s): s.element.bbox[2] * s.element.bbox[3] for s in near}
+    big, small = max(areas.values()), min(areas.values())
+    out = []
+    for s in scored:
+        if id(s) in areas:
+            share = areas[id(s)] / big if size == "large" else small / areas[id(s)]
+            if share >= 0.9:
+                s = Scored(s.element, round(s.score + 2.0, 3), s.why + f", {size} 2.0")
+        out.append(s)
+    return out
 
 
 def resolve_reference(phrase: str, elements: Sequence[Element]) -> Element | None:

@@ -307,3 +307,46 @@ def test_the_checkbox_of_another_row_is_not_next_to_the_named_text():
     missing = [b for b in boxes if b.index != 2]  # a broken page without that row's checkbox
     c = choose("Click", "Click the round checkbox next to 'Walk the dog'", missing, anchors=anchors)
     assert c.element is None, c
+
+
+def test_an_element_named_in_words_places_another():
+    """'the chevron left of the new todo field': the field is found on the page, and what sits left of
+    it on its line is the chevron, not the row checkboxes below."""
+    items = [el(1, "input", "", placeholder="What needs to be done?", editable=True, x=60, y=60, w=500, h=40,
+                **{"class": "new-todo"}),
+             el(2, "input", "", type="checkbox", id="toggle-all", x=10, y=68, w=30, h=24),
+             el(3, "input", "", type="checkbox", x=10, y=120, w=30, h=24, context="Buy milk", **{"class": "toggle"}),
+             el(4, "input", "", type="checkbox", x=10, y=170, w=30, h=24, context="Walk the dog", **{"class": "toggle"})]
+    c = choose("Click", "Click the chevron left of the new todo field that marks every todo as complete", items)
+    assert c.element is not None and c.element.index == 2, c
+
+
+def test_a_place_named_by_its_text_when_it_is_no_element():
+    """'the check-mark button at the top right of the draft': the draft is no element, its title text
+    says where it is."""
+    anchors = [Anchor("Draft of 'New Tiddler'", (85.0, 71.0, 600.0, 40.0)),
+               Anchor("Draft of 'New Tiddler'", (990.0, 260.0, 130.0, 16.0))]
+    items = [el(1, "button", "", name="save changes", x=1200, y=10, w=30, h=30),
+             el(2, "button", "", name="Confirm changes to this tiddler", x=800, y=75, w=30, h=30)]
+    c = choose("Click", "Click the check-mark button at the top right of the draft that saves the edit", items,
+               anchors=anchors)
+    assert c.element is not None and c.element.index == 2, c
+
+
+def test_an_ordinal_in_the_surroundings_counts_the_look_alikes():
+    cards = []
+    for i, title in enumerate(["High Tatras", "High Tatras 3", "High Tatras 2"]):
+        x = 10 + 200 * i
+        cards.append(el(10 + i, "li", f"{title} View larger Delete image", role="listitem", x=x, y=10, w=180, h=200))
+        cards.append(el(20 + i, "a", "View larger", title="View larger image", x=x + 10, y=180, w=20, h=20,
+                        context=f"{title} View larger Delete image", **{"class": "ui-icon ui-icon-zoomin"}))
+    c = choose("Click", "Click the magnifying-glass icon of the first card, 'High Tatras'", cards)
+    assert c.element is not None and c.element.index == 20, c
+
+
+def test_a_select_names_its_list_not_its_option():
+    items = [el(1, "select", "Jan Feb Mar", role="combobox", x=10, y=10, **{"class": "ui-datepicker-month"}),
+             el(2, "select", "2016 2017 2018 2019 2020", role="combobox", x=120, y=10,
+                **{"class": "ui-datepicker-year"})]
+    c = run(OfflineLocator().locate(action("Select", "Choose 2020 in the year list", option="2020"), items))
+    assert c.element is not None and c.element.index == 2, c

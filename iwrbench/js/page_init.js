@@ -8,7 +8,8 @@
 //    nothing due: no frame callback pending (but those of a chain of frames begun long before, as a
 //    game's loop), no finite CSS/Web animation running, no one-shot timer due within the cap (timers
 //    re-armed from timers, as pollers and carousels do, are not waited for unless they are a few ms
-//    apart, as work done in chunks is; intervals never are).
+//    apart, as work done in chunks is; intervals never are), no script the page inserted still
+//    loading, and no form submission or followed link about to replace the document.
 // 3. Everything settling calls was saved here, before the page could replace it: a page that
 //    overwrites setTimeout, Promise or getAnimations does not break the harness.
 //
@@ -95,7 +96,61 @@
   // have reached the harness yet). Settling says so instead of reporting a quiet page that is going away.
   let leftAt = -Infinity;
   try { W.addEventListener('beforeunload', () => { leftAt = now(); }, true); } catch (e) {}
+  // A form submission or a followed link starts its navigation in a task of its own, which a busy
+  // machine may run after settling has looked: the submit or click event itself, when it reaches the
+  // window not cancelled by the page's handlers, already says the document is leaving.
+  const selfTarget = el => { const t = (el.getAttribute && el.getAttribute('target')) || ''; return !t || t === '_self'; };
+  const leavesDocument = href => {
+    try {
+      const to = new URL(href, doc.baseURI), here = new URL(W.location.href);
+      if (!/^https?:$/.test(to.protocol)) return false;
+      const withHash = /#/.test(href);
+      to.hash = ''; here.hash = '';
+      return to.href !== here.href || !withHash;
+    } catch (e) { return false; }
+  };
+  try {
+    W.addEventListener('submit', e => {
+      const form = e.target;
+      if (!e.defaultPrevented && form && (form.method || '').toLowerCase() !== 'dialog' && selfTarget(form)) leftAt = now();
+    });
+    W.addEventListener('click', e => {
+      const a = e.target && e.target.closest ? e.target.closest('a[href]') : null;
+      if (!a || e.defaultPrevented || e.button !== 0 || e.ctrlKey || e.metaKey || e.shiftKey || a.hasAttribute('download')) return;
+      if (selfTarget(a) && leavesDocument(a.getAttribute('href'))) leftAt = now();
+    });
+  } catch (e) {}
   const LEAVING_MS = 2000;  // a navigation that has not replaced the page by then was cancelled (blocked)
+
+  // ---- scripts a page inserts (a loader, a deferred bundle): from insertion until their load or
+  // error, settling waits for them, since their request may not have reached the harness yet.
+  const loading = new Set(), seen = new WeakSet();
+  const SCRIPT_MS = 5000;  // a script still loading after this long is not waited for
+  const track = el => {
+    if (!el.src || seen.has(el)) return;
+    seen.add(el);
+    const entry = { el, at: now() };
+    loading.add(entry);
+    const end = () => loading.delete(entry);
+    el.addEventListener('load', end, { once: true });
+    el.addEventListener('error', end, { once: true });
+  };
+  try {
+    const MO = W.MutationObserver;
+    new MO(records => {
+      for (const r of records) for (const n of r.addedNodes) {
+        if (n.nodeType !== 1) continue;
+        if (n.nodeName === 'SCRIPT') track(n);
+        else if (n.firstElementChild) for (const s of n.getElementsByTagName('script')) track(s);
+      }
+    }).observe(doc, { childList: true, subtree: true });
+  } catch (e) {}
+  const scriptsLoading = () => {
+    for (const e of loading) {
+      if (!e.el.isConnected || now() - e.at > SCRIPT_MS) loading.delete(e);
+    }
+    return loading.size > 0;
+  };
 
   const LOOP_MS = 1000;  // a chain of frames begun this long before settling began is a loop (a game)
   // A timer set from a timer set from a timer is a poller (not waited for) unless it is short: work done
@@ -128,6 +183,7 @@
       if (done) return;
       if (now() - leftAt < LEAVING_MS) { finish('navigating'); return; }
       if (fresh()) { frame(check); return; }
+      if (scriptsLoading()) { setT.call(W, () => frame(check), 10); return; }
       const anims = runningAnimations();
       if (anims.length) { all(anims.map(a => a.finished.catch(() => null))).then(() => frame(check)); return; }
       const due = nextTimer();

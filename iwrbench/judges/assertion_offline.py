@@ -53,7 +53,7 @@ from iwrbench.judges.change import (
     token_change,
 )
 from iwrbench.judges.ocr import OcrCache, OcrError
-from iwrbench.judges.text_similarity import normalise, tokens
+from iwrbench.judges.text_similarity import normalise, token_counts, tokens
 from iwrbench.records import Verdict
 from iwrbench.states import PageState, ReplayStep
 
@@ -100,6 +100,9 @@ class Evidence:
     typed_missing: bool = False
     random_numbers: bool = False  # the recording's numbers are the page's random state (numbers_diverged)
     typed_masked: bool = False  # a Type whose text went into a masked (password) field
+    # every word the recording's OCR saw change is in the page's text before and after, as often: OCR
+    # lost or found text whose contrast changed (a field greyed out), not text that changed
+    gt_words_unchanged_here: bool = False
     gt_order: list[str] | None = None  # the recording's lines in their new order, when only their order changed
     order: list[str] | None = None  # the page's, likewise
     notes: list[str] = field(default_factory=list)
@@ -219,7 +222,8 @@ def decide(ev: Evidence) -> tuple[str, str]:
             return "fail", f"the page re-ordered its lines differently ({' / '.join(ev.order[:3])} ...)"
         if ev.order is None and len(set(_lines(ev.text.after_text)) & set(ev.gt_order)) >= 2:
             return "fail", f"the recording re-ordered its lines ({moved} ...); the page's kept their order"
-    gt_words = 0.0 if glyph_noise(ev.gt.words, a.logical_assertion) else ev.gt.words.weight
+    gt_words = 0.0 if glyph_noise(ev.gt.words, a.logical_assertion) or ev.gt_words_unchanged_here \
+        else ev.gt.words.weight
     gt_px = ev.gt.pixels.fraction if ev.gt.pixels else 0.0
     if ev.literals_missing and not (ev.candidate_still and (gt_words >= CLEAR_WORDS or gt_px >= CLEAR_PIXELS)):
         shown = ", ".join(repr(x) for x in ev.literals_missing[:3])
@@ -228,7 +232,8 @@ def decide(ev: Evidence) -> tuple[str, str]:
     # A changed number is a clear change on its own: counters, totals, a calculator's display.
     words_clear = gt_words >= CLEAR_WORDS or (gt_words >= 1 and ev.gt.words.has_number)
     if gt_words == 0 and not ev.gt.words.is_empty():
-        ev.notes.append(f"the recording's changed words are glyph noise ({ev.gt.words.sample()}): "
+        why = "still on the page, unchanged in its text" if ev.gt_words_unchanged_here else "glyph noise"
+        ev.notes.append(f"the recording's changed words are {why} ({ev.gt.words.sample()}): "
                         "judged as a change without words")
 
     if a.type == "Scroll":
@@ -260,10 +265,11 @@ def decide(ev: Evidence) -> tuple[str, str]:
         if best.ratio >= PASS_RATIO:
             return "pass", f"{best.summary}{lit}"
         region = _region(ev)
-        if ev.random_numbers and _only_numbers(ev.gt.words) and _numbers_moved(ev) and (region is None or
-                                                                                      region >= REGION_OVERLAP):
-            # A game's board: which numbers change depends on where its random tiles fell.
-            return "pass", f"numbers changed as in the recording, where it changed ({best.summary}){lit}"
+        cand_px = ev.text.pixels.fraction if ev.text.pixels else None
+        if ev.random_numbers and _only_numbers(ev.gt.words) and _numbers_moved(ev) and (
+                cand_px is None or cand_px >= MAGNITUDE_PASS * gt_px):
+            # A game's board: which numbers change, and where, depends on where its random tiles fell.
+            return "pass", f"numbers changed as in the recording ({best.summary}){lit}"
         if (best.ratio >= FAIL_RATIO and region is not None and region >= REGION_OVERLAP
                 and _precision(ev) >= PASS_RATIO):
             # OCR reads struck-through or re-ordered text unevenly: part of the recorded change, in the
@@ -328,6 +334,17 @@ def _numbers_moved(ev: Evidence) -> bool:
     """The page's numbers changed too: one appeared or disappeared on its text or on its screen."""
     return any(t.isdigit() for side in (ev.text, ev.screen) if side is not None
                for t in (*side.words.appeared, *side.words.disappeared))
+
+
+def ocr_view_only(change: TokenChange, before: str, after: str, assertion: str) -> bool:
+    """The recorded change is only words the page shows unchanged, before and after: OCR of a greyed-out
+    or re-coloured text, not a change of the text (an assertion that names them, "still shows 6", is
+    then true of the page as it is)."""
+    toks = set(change.appeared) | set(change.disappeared)
+    if not toks:
+        return False
+    cb, ca = token_counts(before), token_counts(after)
+    return all(cb.get(t, 0) > 0 and cb.get(t) == ca.get(t) for t in toks)
 
 
 def glyph_noise(change: TokenChange, assertion: str) -> bool:
@@ -463,6 +480,8 @@ class OfflineAssertionJudge:
                 ev.gt = Side(token_change(gt_before_text, gt_after_text, ocr_noise=True), gt_pixels, gt_after_text)
                 shown_before = start.screen_text if start.screen_text is not None else visible_text(start)
                 ev.random_numbers = numbers_diverged(gt_before_text, shown_before)
+                ev.gt_words_unchanged_here = ocr_view_only(ev.gt.words, visible_text(start), visible_text(after),
+                                                           action.logical_assertion)
                 ev.gt_order = reordered(gt_before_text, gt_after_text)
                 if ev.gt_order is not None:
                     ev.order = reordered(visible_text(start).replace("\t", "\n"),

@@ -213,6 +213,7 @@ class PixelChange:
     fraction: float  # share of changed pixels
     cells: np.ndarray  # bool grid (rows, cols): where the change is
     identical: bool = False
+    box: tuple[float, float, float, float] | None = None  # changed pixels' bounds (x0, y0, x1, y1), 0-1
 
     @property
     def cell_count(self) -> int:
@@ -250,15 +251,30 @@ def pixel_change(before: Path, after: Path) -> PixelChange:
         for c in range(cols):
             block = mask[r * h // rows:(r + 1) * h // rows, c * w // cols:(c + 1) * w // cols]
             cells[r, c] = block.size > 0 and float(block.mean()) > CELL_SHARE
-    return PixelChange(float(mask.mean()), cells)
+    ys, xs = np.nonzero(mask)
+    box = (xs.min() / w, ys.min() / h, (xs.max() + 1) / w, (ys.max() + 1) / h) if len(xs) else None
+    return PixelChange(float(mask.mean()), cells, box=box)
 
 
 def cell_overlap(reference: PixelChange, candidate: PixelChange) -> float:
-    """Share of the reference's changed cells where the candidate also changed (one cell of slack)."""
+    """Share of the reference's changed cells where the candidate also changed (one cell of slack).
+    A change too small to mark a cell (a thin outline, a greyed-out field) is compared by the bounds of
+    its changed pixels instead, with a slack of 5 % of the screen."""
     if reference.cell_count == 0:
-        return 0.0
+        return box_overlap(reference.box, candidate.box)
     grown = cv2.dilate(candidate.cells.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     return float((reference.cells & grown).sum() / reference.cell_count)
+
+
+def box_overlap(ref: tuple[float, float, float, float] | None, cand: tuple[float, float, float, float] | None,
+                slack: float = 0.05) -> float:
+    """Share of the reference box covered by the candidate box grown by `slack` on every side."""
+    if ref is None or cand is None:
+        return 0.0
+    x0, y0 = max(ref[0], cand[0] - slack), max(ref[1], cand[1] - slack)
+    x1, y1 = min(ref[2], cand[2] + slack), min(ref[3], cand[3] + slack)
+    area = (ref[2] - ref[0]) * (ref[3] - ref[1])
+    return 0.0 if x1 <= x0 or y1 <= y0 or area <= 0 else (x1 - x0) * (y1 - y0) / area
 
 
 # ---------------------------------------------------------------- order
@@ -271,7 +287,8 @@ def reordered(before: str, after: str) -> list[str] | None:
     b = [x for x in (normalise(line) for line in before.splitlines()) if x]
     a = [x for x in (normalise(line) for line in after.splitlines()) if x]
     cb, ca = Counter(b), Counter(a)
-    keys = {x for x in cb if cb[x] == 1 and ca.get(x) == 1}
+    # A glyph line ('x', a chevron read as '>') moving is an icon shown elsewhere, not a line moved.
+    keys = {x for x in cb if cb[x] == 1 and ca.get(x) == 1 and len(x.replace(" ", "")) >= 3}
     if len(keys) < 2:
         return None
     old, new = [x for x in b if x in keys], [x for x in a if x in keys]
