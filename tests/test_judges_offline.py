@@ -379,3 +379,27 @@ def test_a_change_of_order_alone_is_judged_by_the_order():
     assert decide(ev)[0] == "fail"
     ev.order = reordered(before, after)
     assert decide(ev)[0] == "pass"
+
+
+def test_a_change_too_small_for_a_cell_is_compared_by_its_bounds():
+    """A thin outline or a greyed-out field marks no cell of the grid: the bounds of its changed pixels
+    say where it is, and a candidate change elsewhere on the screen does not reproduce it."""
+    from iwrbench.judges.change import box_overlap, cell_overlap
+
+    ref = PixelChange(0.0004, np.zeros((9, 16), bool), box=(0.40, 0.30, 0.45, 0.32))
+    here = PixelChange(0.0005, np.zeros((9, 16), bool), box=(0.41, 0.31, 0.46, 0.33))
+    elsewhere = PixelChange(0.0005, np.zeros((9, 16), bool), box=(0.05, 0.85, 0.10, 0.87))
+    assert cell_overlap(ref, here) == pytest.approx(1.0)
+    assert cell_overlap(ref, elsewhere) == 0.0
+    assert box_overlap(ref.box, None) == 0.0 and box_overlap(None, here.box) == 0.0
+
+
+def test_words_the_page_shows_unchanged_are_a_change_of_look_not_of_text():
+    """OCR of a greyed-out '6' reads it differently; the page's own text shows '6' before and after:
+    the recorded word change is a change of look only. A word the page really changes is not."""
+    from iwrbench.judges.assertion_offline import ocr_view_only
+
+    greyed = TokenChange(Counter({"6": 1}), Counter())
+    assert ocr_view_only(greyed, "Undo 6 items", "Undo 6 items", "The counter still shows 6.")
+    assert not ocr_view_only(greyed, "Undo 5 items", "Undo 6 items", "The counter shows 6.")
+    assert not ocr_view_only(TokenChange(), "a", "a", "")

@@ -350,3 +350,13 @@ def test_a_select_names_its_list_not_its_option():
                 **{"class": "ui-datepicker-year"})]
     c = run(OfflineLocator().locate(action("Select", "Choose 2020 in the year list", option="2020"), items))
     assert c.element is not None and c.element.index == 2, c
+
+
+def test_size_words_pick_the_large_or_the_small_look_alike():
+    """'the big text box' / 'the small x': among fields that match as well, the size word decides."""
+    items = [el(1, "textarea", "", editable=True, x=10, y=10, w=600, h=300),
+             el(2, "input", "", editable=True, x=10, y=330, w=120, h=24)]
+    big = run(OfflineLocator().locate(action("Type", "Type 'hello' into the big text box", text="hello"), items))
+    small = run(OfflineLocator().locate(action("Type", "Type 'hello' into the small text box", text="hello"), items))
+    assert big.element is not None and big.element.index == 1, big
+    assert small.element is not None and small.element.index == 2, small

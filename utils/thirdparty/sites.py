@@ -137,7 +137,9 @@ SITES: dict[str, Site] = {s.name: s for s in [
            _jquery_ui(w, d))
       for w, d in [("tabs", "default"), ("accordion", "default"), ("dialog", "modal-form"),
                    ("autocomplete", "default"), ("datepicker", "dropdown-month-year"), ("spinner", "default"),
-                   ("selectmenu", "default"), ("droppable", "photo-manager"), ("sortable", "default")]],
+                   ("selectmenu", "default"), ("droppable", "photo-manager"), ("sortable", "default"),
+                   ("checkboxradio", "default"), ("menu", "default"), ("controlgroup", "default"),
+                   ("slider", "range")]],
     Site("sphinx-waitress", ("waitress-doc", "sphinxdoc", "jquery", "underscore"),
          "html/ of python-waitress-doc, its _static symlinks resolved from libjs-sphinxdoc, libjs-jquery and "
          "libjs-underscore", _sphinx("python-waitress-doc")),
