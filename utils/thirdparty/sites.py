@@ -139,7 +139,7 @@ SITES: dict[str, Site] = {s.name: s for s in [
                    ("autocomplete", "default"), ("datepicker", "dropdown-month-year"), ("spinner", "default"),
                    ("selectmenu", "default"), ("droppable", "photo-manager"), ("sortable", "default"),
                    ("checkboxradio", "default"), ("menu", "default"), ("controlgroup", "default"),
-                   ("slider", "range")]],
+                   ("slider", "range"), ("selectable", "default"), ("tooltip", "default")]],
     Site("sphinx-waitress", ("waitress-doc", "sphinxdoc", "jquery", "underscore"),
          "html/ of python-waitress-doc, its _static symlinks resolved from libjs-sphinxdoc, libjs-jquery and "
          "libjs-underscore", _sphinx("python-waitress-doc")),
