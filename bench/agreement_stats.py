@@ -246,3 +246,17 @@ def same_verdict_share(a: dict[tuple[str, str], dict[str, Any] | None],
             vb = observed(sb[k]) if k < len(sb) else "missing"
             same += va == vb
     return same, total
+
+
+def by_split(t: Tally, split_of: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """The headline figures per split of the corpus: the tasks the harness was tuned on, and the held-out
+    tasks written and frozen before any measurement on them (their figures are the honest estimate)."""
+    out: dict[str, dict[str, Any]] = {}
+    for split in sorted(set(split_of.get(m.task, "tuning") for m in t.models)):
+        tasks = {m.task for m in t.models if split_of.get(m.task, "tuning") == split}
+        part = Tally([s for s in t.steps if s.task in tasks], [m for m in t.models if m.task in tasks])
+        ok, nb = first_fail_accuracy(part)
+        correct = [m.ifs or 0.0 for m in part.models if m.first_fail_expected is None]
+        out[split] = {"tasks": len(tasks), "steps": len(part.steps), "agreement": agreement(part.steps),
+                      "first_fail": {"right": ok, "of": nb}, "correct_pages_IFS": mean(correct)}
+    return out

@@ -147,8 +147,15 @@ def _f(v: float | None, nd: int = 1) -> str:
     return "–" if v is None else f"{v:.{nd}f}"
 
 
+def read_splits(labels: dict[str, Any]) -> dict[str, str]:
+    """Each task's split ("tuning" or "held-out") from its action script in utils/thirdparty/tasks/."""
+    from utils.thirdparty.build import task_specs
+
+    return {tid: str(meta.get("split") or "tuning") for tid, _, meta in task_specs() if tid in labels["tasks"]}
+
+
 def render(t: st.Tally, labels: dict[str, Any], judge: str | None, repeat: tuple[int, int] | None,
-           runs: int) -> str:
+           runs: int, split_of: dict[str, str] | None = None) -> str:
     lines: list[str] = []
     c = st.confusion(t.steps)
     agree = st.agreement(t.steps)
@@ -165,6 +172,16 @@ def render(t: st.Tally, labels: dict[str, Any], judge: str | None, repeat: tuple
         same, total = repeat
         lines += [f"Two runs gave the same verdict on **{same}/{total}** steps "
                   f"({100 * same / total:.1f} %)." if total else "Two runs: nothing to compare.", ""]
+    splits = st.by_split(t, split_of or {})
+    if len(splits) > 1 or "held-out" in splits:
+        lines += ["**Per split** (held-out: tasks written and frozen before any measurement on them)", "",
+                  "| split | tasks | steps | step agreement | first failing step right | mean IFS of correct pages |",
+                  "| --- | ---: | ---: | ---: | ---: | ---: |"]
+        for name, row in splits.items():
+            ff = row["first_fail"]
+            lines.append(f"| {name} | {row['tasks']} | {row['steps']} | {_f(row['agreement'])} % | "
+                         f"{ff['right']}/{ff['of']} | {_f(row['correct_pages_IFS'])} |")
+        lines.append("")
     lines += ["**Mean IFS per kind of reconstruction**", "",
               "| kind | n | mean IFS | expected | below 80 | step agreement |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
     for kind, row in st.by_kind(t).items():
@@ -200,9 +217,9 @@ def render(t: st.Tally, labels: dict[str, Any], judge: str | None, repeat: tuple
     return "\n".join(lines) + "\n"
 
 
-def summary_json(t: st.Tally, repeat: tuple[int, int] | None) -> dict[str, Any]:
+def summary_json(t: st.Tally, repeat: tuple[int, int] | None, split_of: dict[str, str] | None = None) -> dict[str, Any]:
     ok, nb = st.first_fail_accuracy(t)
-    return {"schema_version": 1, "confusion": st.confusion(t.steps), "agreement": st.agreement(t.steps),
+    return {"schema_version": 1, "by_split": st.by_split(t, split_of or {}), "confusion": st.confusion(t.steps), "agreement": st.agreement(t.steps),
             "first_fail": {"right": ok, "of": nb}, "by_kind": st.by_kind(t), "ifs_by_task": st.ifs_error_by_task(t),
             "causes": st.causes(t), "repeat_same": None if repeat is None else {"same": repeat[0], "of": repeat[1]},
             "disagreements": [s.__dict__ for s in t.steps if not s.agrees]}
@@ -255,9 +272,10 @@ def main(argv: list[str] | None = None) -> int:
         evals.append(read_evals(run_dir, labels, args.judge))
     t = st.tally(labels, evals[0], read_targets(data, labels), _settle_cap())
     repeat = st.same_verdict_share(evals[0], evals[1]) if len(evals) > 1 else None
-    text = render(t, labels, args.judge, repeat, args.runs)
+    split_of = read_splits(labels)
+    text = render(t, labels, args.judge, repeat, args.runs, split_of)
     print(text)
-    summary = summary_json(t, repeat)
+    summary = summary_json(t, repeat, split_of)
     atomic_write_json(args.json or out / f"summary-{judge_slug(args.judge)}.json", summary)
     if args.write_docs:
         write_docs(args.write_docs, text)

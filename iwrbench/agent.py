@@ -74,6 +74,20 @@ HOLDS_FOCUS = """
 }
 """
 # Scroll offsets of the window and of every element under the point: changes iff the view moved.
+# Pointer actions, which reach what is drawn at the element's place.
+POINTED = ("Click", "DoubleClick", "Hover")
+# The label drawn for a control the page hides from sight (clipped, a pixel or two, or transparent),
+# else null.
+HIDDEN_CONTROL_LABEL = r"""
+e => {
+  const r = e.getBoundingClientRect(), st = getComputedStyle(e);
+  const hidden = r.width <= 2 || r.height <= 2 || st.opacity === '0' || st.visibility === 'hidden' ||
+    /rect\(0(px)?,? 0(px)?,? 0(px)?,? 0(px)?\)/.test(st.clip || '') || (st.clipPath || '').startsWith('inset(50%');
+  if (!hidden || !e.labels) return null;
+  for (const l of e.labels) { const b = l.getBoundingClientRect(); if (b.width > 2 && b.height > 2) return l; }
+  return null;
+}
+"""
 SCROLL_PROBE = """
 ([x, y]) => {
   const out = [Math.round(scrollX), Math.round(scrollY)];
@@ -594,7 +608,26 @@ class Replayer:
         rec.attempted = True
         ref = seen.ref(choice.element.index)
         handle = await self.perception.handle(ref) if ref is not None else None
+        if handle is not None and action.type in POINTED:
+            handle = await self._shown_stand_in(handle, rec)
         return handle, choice.element, seen
+
+    async def _shown_stand_in(self, handle: Any, rec: StepRecord) -> Any:
+        """A control the page hides from sight (a styled radio or checkbox: the native input clipped
+        to a pixel, its label drawn instead) is pointed at through its label, as a user would; a
+        click on the hidden pixel reaches nothing."""
+        try:
+            stand_in = await self.sandbox.call("label of a hidden control", handle.evaluate_handle(HIDDEN_CONTROL_LABEL),
+                                               timeout=min(3.0, self.step_timeout))
+            label = stand_in.as_element()
+        except (PageHung, PageCrashed, BrowserDied):
+            raise
+        except Exception:
+            return handle
+        if label is None:
+            return handle
+        rec.locator = LocatorInfo(**{**rec.locator.model_dump(), "fallback": "its label (the control itself is hidden)"})
+        return label
 
     # ------------------------------------------------------------ actions
 

@@ -838,6 +838,7 @@ def rank(action_type: str, description: str, elements: Sequence[Element], *,
     present = frozenset(w for w in q.words if any(_has_word(w, e) for e in elements))
     scored = [score_element(q, e, action_type, extent, spatial, present) for e in elements]
     scored = _inner_first(q, scored)
+    scored = _rows_before_spans(q, scored)
     if q.size:
         scored = _by_size(q.size, scored)
     scored.sort(key=lambda s: (-s.score, not s.element.in_viewport, reading_order(s.element)))
@@ -890,6 +891,36 @@ def _containers_last(scored: list[Scored], margin: float) -> list[Scored]:
     return [s for s in scored if id(s) not in holders] + [s for s in scored if id(s) in holders]
 
 
+def _rows_before_spans(q: Query, scored: list[Scored]) -> list[Scored]:
+    """"The checkbox of 'Feed the cat'": a control whose surroundings span several rows (the list's
+    mark-all box, whose context is every todo) loses 3 points to the one whose own row names the
+    phrase. A context spans rows when it holds most of the words that set another row of the same
+    kind apart (that row's context, less the phrase and what every such context shares)."""
+    phrases = [p for p, rel in q.context_quoted if rel not in SPATIAL_RELATIONS]
+    if not phrases or len(scored) < 2:
+        return scored
+    out = []
+    for s in scored:
+        e = s.element
+        mine = set(tokens(e.context)) if e.context else set()
+        for phrase in phrases:
+            said = set(tokens(phrase))
+            if not mine or not said <= mine:
+                continue
+            kin = [set(tokens(o.element.context)) for o in scored
+                   if o.element.index != e.index and o.element.kind == e.kind and o.element.context]
+            others = [k for k in kin if not said <= k]
+            if not others:
+                continue
+            shared = set.intersection(mine, *kin)
+            if any(len(apart) >= 2 and 2 * len(apart & mine) >= len(apart)
+                   for apart in ({t for t in k - said - shared if len(t) >= 3} for k in others)):
+                s = Scored(e, round(s.score - 3.0, 3), s.why + ", spans other rows -3")
+                break
+        out.append(s)
+    return out
+
+
 def _inner_first(q: Query, scored: list[Scored]) -> list[Scored]:
     """A container whose text merely includes the quoted label (a results list, a card) loses 4 points
     to an element inside it whose own label is that quote: the user named the inner one."""
@@ -909,6 +940,43 @@ def _inner_first(q: Query, scored: list[Scored]) -> list[Scored]:
 def _box_inside(inner: tuple[float, float, float, float], outer: tuple[float, float, float, float]) -> bool:
     return (inner[0] >= outer[0] - 1 and inner[1] >= outer[1] - 1 and inner[0] + inner[2] <= outer[0] + outer[2] + 1
             and inner[1] + inner[3] <= outer[1] + outer[3] + 1 and inner[2] * inner[3] < outer[2] * outer[3])
+
+
+def _look_alikes(group: list[Scored]) -> bool:
+    """Elements a user tells apart only by where they are: the same tag, kind and label (none, often: a
+    slider's handles) and about the same size. Classes are not compared: a focused or hovered one gains some."""
+    first = group[0].element
+    if first.bbox is None:
+        return False
+    for s in group[1:]:
+        e = s.element
+        if e.bbox is None or e.tag.lower() != first.tag.lower() or e.kind != first.kind \
+                or normalize(e.label()) != normalize(first.label()):
+            return False
+        if any(abs(a - b) > 0.2 * max(a, b, 1.0) for a, b in zip(e.bbox[2:], first.bbox[2:], strict=True)):
+            return False
+    return True
+
+
+AXES = {"left": (0, False), "right": (0, True), "top": (1, False), "bottom": (1, True)}
+
+
+def _extreme_look_alike(positions: Sequence[str], group: list[Scored]) -> Scored | None:
+    """"The left handle of the slider", "the up arrow in the top row": among look-alikes (nothing but
+    their place tells them apart), the position word picks the one furthest that way,
+    when it is clearly further than the others (a fifth of the spread between them)."""
+    axis = next((AXES[p] for p in positions if p in AXES), None)
+    if axis is None or not _look_alikes(group):
+        return None
+    dim, far = axis
+    def centre(s: Scored) -> float:
+        b = s.element.bbox
+        assert b is not None
+        return b[dim] + b[dim + 2] / 2
+    ordered = sorted(group, key=centre, reverse=far)
+    gap = abs(centre(ordered[0]) - centre(ordered[1]))
+    spread = abs(centre(ordered[0]) - centre(ordered[-1]))
+    return ordered[0] if gap > 2 and gap >= 0.2 * spread else None
 
 
 def choose(action_type: str, description: str, elements: Sequence[Element], *,
@@ -953,6 +1021,12 @@ def choose(action_type: str, description: str, elements: Sequence[Element], *,
     rivals = [s for s in rivals if not (s.element.bbox and best.element.bbox
                                         and _box_inside(best.element.bbox, s.element.bbox))]
     distinct = [s for s in rivals if not _equivalent(s.element, best.element)]
+    if distinct and q.positions:
+        extreme = _extreme_look_alike(q.positions, [best, *rivals])
+        if extreme is not None:
+            return Choice(extreme.element, "offline", reason=f"the {q.positions[0]}most of {len(rivals) + 1} "
+                                                              f"look-alikes; {extreme.why}",
+                          score=extreme.score, candidates=len(elements), runner_up=best.score, alternatives=alts)
     if distinct:
         return Choice(None, "offline", reason=f"ambiguous: {len(distinct) + 1} elements match about equally well",
                       score=best.score, candidates=len(elements),

@@ -577,3 +577,36 @@ def test_iframe_editor_password_and_keys_to_the_focused_tab(tmp_path: Path):
     assert "s3cret" not in password.text + (password.screen_text or "") + "".join(password.inputs.values())
     assert "Panel two" in pressed.text
     assert r.steps[3].record.locator.model_dump().get("focus") == "kept"
+
+
+STYLED_CHOICES_PAGE = """<style>
+  .hidden { position: absolute; clip: rect(0 0 0 0); width: 1px; height: 1px; overflow: hidden; }
+  label { display: inline-block; padding: 8px 14px; border: 1px solid #999; margin: 4px; }
+  input:checked + label, label.on { background: #36c; color: white; }
+</style>
+<fieldset><legend>Select a Location</legend>
+  <input type="radio" name="city" id="r1" class="hidden"><label for="r1">New York</label>
+  <input type="radio" name="city" id="r2" class="hidden"><label for="r2">Paris</label>
+</fieldset>
+<p id="out">none</p>
+<script>
+  for (const r of document.querySelectorAll('input')) r.addEventListener('change', () => {
+    document.getElementById('out').textContent = 'picked ' + r.nextElementSibling.textContent;
+  });
+</script>"""
+
+
+def test_a_control_hidden_behind_its_label_is_clicked_through_the_label(tmp_path: Path):
+    """A styled radio (the native input clipped to a pixel, its label drawn as the button): the
+    locator names the input, the click goes where a user clicks, its label, and the radio changes."""
+    task = replay_task_of(tmp_path / "styled", [click("Click 'Paris' in the 'Select a Location' group")],
+                          task_id="styled")
+
+    async def go():
+        async with Browser.launch(name="agent-styled") as b:
+            page = write_page(tmp_path / "pages" / "styled", STYLED_CHOICES_PAGE)
+            return await _replay(b, task, page, tmp_path / "out")
+
+    r = run(go())
+    assert r.error is None and all(_executed(r)), [s.record.error for s in r.steps]
+    assert "picked Paris" in r.steps[0].after.text, r.steps[0].after.text

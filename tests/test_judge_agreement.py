@@ -135,3 +135,18 @@ def test_docs_without_markers_is_a_one_line_error(tmp_path, root):
                            "--report-only", "--write-docs", str(doc)], capture_output=True, text=True, timeout=120,
                           cwd=root)
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and "markers" in proc.stderr
+
+
+def test_figures_per_split_keep_held_out_tasks_apart():
+    """Held-out tasks (written before any measurement on them) are reported on their own."""
+    evals = {k: {"status": "scored", "steps": v, "scores": {"IFS": IFS[k]}} for k, v in RUN1.items()}
+    t = st.tally(LABELS, evals, TARGETS)
+    splits = st.by_split(t, {"t2": "held-out"})
+    assert set(splits) == {"held-out", "tuning"}
+    held = splits["held-out"]
+    assert (held["tasks"], held["steps"], held["agreement"]) == (1, 4, 0.0)
+    assert held["first_fail"] == {"right": 0, "of": 0} and held["correct_pages_IFS"] == 0.0
+    tuning = splits["tuning"]
+    assert tuning["tasks"] == 1 and tuning["steps"] == len(t.steps) - 4
+    assert tuning["correct_pages_IFS"] == pytest.approx((66.67 + 0.0) / 2)
+    assert st.by_split(t, {}).keys() == {"tuning"}

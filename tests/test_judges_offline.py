@@ -403,3 +403,38 @@ def test_words_the_page_shows_unchanged_are_a_change_of_look_not_of_text():
     assert ocr_view_only(greyed, "Undo 6 items", "Undo 6 items", "The counter still shows 6.")
     assert not ocr_view_only(greyed, "Undo 5 items", "Undo 6 items", "The counter shows 6.")
     assert not ocr_view_only(TokenChange(), "a", "a", "")
+
+
+def test_a_change_on_a_page_laid_out_differently_is_found_where_its_lines_moved():
+    """A restyled page shows the same list half a screen lower: the lines around the recorded change
+    say how far it moved, and the change is compared there; lines shown twice or glyphs tie nothing."""
+    from iwrbench.judges.change import cell_overlap, layout_offset, shifted
+
+    cells = np.zeros((9, 16), bool)
+    cells[2, 4:8] = True
+    gt = PixelChange(0.01, cells, box=(0.25, 0.22, 0.5, 0.33))
+    lower = np.zeros((9, 16), bool)
+    lower[6, 4:8] = True
+    page = PixelChange(0.01, lower, box=(0.25, 0.66, 0.5, 0.77))
+    assert cell_overlap(gt, page) == 0.0
+    ref = [("Ruby on Rails", (0.25, 0.25, 0.45, 0.3)), ("Demo", (0.1, 0.1, 0.2, 0.14)), ("x", (0.9, 0.1, 0.92, 0.12))]
+    cand = [("Ruby on Rails", (0.26, 0.69, 0.46, 0.74)), ("Demo", (0.11, 0.54, 0.21, 0.58)), ("x", (0.9, 0.9, 0.92, 0.92))]
+    dx, dy = layout_offset(ref, cand, gt.box)
+    assert dx == pytest.approx(0.01) and dy == pytest.approx(0.44)
+    assert cell_overlap(shifted(gt, dx, dy), page) == 1.0
+    assert layout_offset(ref, [("Something else", (0.1, 0.1, 0.3, 0.2))], gt.box) is None
+    twice = [("Demo", (0.1, 0.5, 0.2, 0.55)), ("Demo", (0.1, 0.6, 0.2, 0.65))]
+    assert layout_offset([("Demo", (0.1, 0.1, 0.2, 0.14))], twice, gt.box) is None
+
+
+def test_digits_read_off_radio_rings_are_no_text_change():
+    """OCR reads a radio's ring as '1' and its filled dot as '4': tokens the page's text never shows and
+    the assertion never names are glyphs. A counter's digit is text on the page, and stays a change."""
+    from iwrbench.judges.assertion_offline import glyphs_not_in_text
+
+    ring = TokenChange(Counter({"4": 1}), Counter({"1": 1}))
+    assert glyphs_not_in_text(ring, "Rental Car Standard Automatic Insurance", "Rental Car Standard Automatic Insurance",
+                              "Automatic is selected in the top row.")
+    assert not glyphs_not_in_text(ring, "Cart 1", "Cart 4", "The cart shows 4.")
+    assert not glyphs_not_in_text(ring, "Cart 1", "Cart 4", "An item is added.")
+    assert not glyphs_not_in_text(TokenChange(Counter({"added": 1}), Counter()), "a", "b", "")

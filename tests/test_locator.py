@@ -360,3 +360,33 @@ def test_size_words_pick_the_large_or_the_small_look_alike():
     small = run(OfflineLocator().locate(action("Type", "Type 'hello' into the small text box", text="hello"), items))
     assert big.element is not None and big.element.index == 1, big
     assert small.element is not None and small.element.index == 2, small
+
+
+def test_look_alikes_told_apart_only_by_place_take_the_position_word():
+    """A range slider's two handles: no text, same look; 'the left handle' is the leftmost, 'the
+    right handle' the rightmost, even once the focused one has gained a class."""
+    handles = [el(1, "span", "", x=90, y=40, w=18, h=18, tabindex="0", **{"class": "ui-slider-handle"}),
+               el(2, "span", "", x=380, y=40, w=18, h=18, tabindex="0", **{"class": "ui-slider-handle ui-state-focus"})]
+    left = choose("Press", "on the left handle of the slider", handles)
+    right = choose("Press", "on the right handle", handles)
+    assert left.element is not None and left.element.index == 1, left
+    assert right.element is not None and right.element.index == 2, right
+    # Without a position word they stay ambiguous; elements that do not look alike are not ranked by place.
+    assert choose("Press", "on the handle", handles).element is None
+    unlike = [handles[0], el(3, "span", "", x=380, y=40, w=120, h=60, tabindex="0", **{"class": "ui-slider-handle"})]
+    from iwrbench.locator import Scored, _extreme_look_alike
+    assert _extreme_look_alike(("right",), [Scored(e, 5.0, "") for e in unlike]) is None
+    assert _extreme_look_alike(("right",), [Scored(e, 5.0, "") for e in handles]).element.index == 2
+
+
+def test_a_control_whose_surroundings_span_every_row_is_not_the_rows_own():
+    """'The round checkbox of Feed the cat': the list's mark-all box sits in a section whose text is
+    every todo; the row's own checkbox is the one meant."""
+    items = [el(1, "input", "", type="checkbox", id="toggle-all", x=10, y=60, w=30, h=30,
+                context="Feed the cat Post the letter"),
+             el(2, "input", "", type="checkbox", x=10, y=120, w=30, h=30, context="todos Feed the cat Feed the cat",
+                **{"class": "toggle"}),
+             el(3, "input", "", type="checkbox", x=10, y=170, w=30, h=30, context="todos Post the letter Post the letter",
+                **{"class": "toggle"})]
+    c = choose("Click", "Click the round checkbox of 'Feed the cat'", items)
+    assert c.element is not None and c.element.index == 2, c

@@ -33,6 +33,7 @@ import re
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from iwrbench.dataset import Action, Task
 from iwrbench.judges.base import OFFLINE_SOURCE, action_of, not_executed, verdict
@@ -43,6 +44,7 @@ from iwrbench.judges.change import (
     TokenChange,
     assertion_literals,
     cell_overlap,
+    layout_offset,
     literal_count,
     literal_present,
     numbers_diverged,
@@ -50,6 +52,7 @@ from iwrbench.judges.change import (
     reordered,
     reproduction,
     same_relative_order,
+    shifted,
     token_change,
 )
 from iwrbench.judges.ocr import OcrCache, OcrError
@@ -65,6 +68,7 @@ CLEAR_WORDS = 2.0  # weight of changed words that makes a recorded change "clear
 CLEAR_PIXELS = 0.002  # share of changed pixels that makes a wordless change "clear"
 TINY_PIXELS = 0.0003  # below this the candidate's screen did not change
 REGION_OVERLAP = 0.3  # share of the recorded change region the candidate must also change
+LAYOUT_MOVED = 0.02  # a layout offset below this share of the screen is no move (OCR boxes jitter)
 MAGNITUDE_PASS = 0.25  # a wordless change must be at least this share of the recorded one ...
 BIG_TEXT_CHANGE = 8.0  # changed-word weight that is a different page state, not a highlight
 MAGNITUDE_FAIL = 0.1  # ... and below this share it is no change (a focus ring, a hover)
@@ -103,7 +107,11 @@ class Evidence:
     # every word the recording's OCR saw change is in the page's text before and after, as often: OCR
     # lost or found text whose contrast changed (a field greyed out), not text that changed
     gt_words_unchanged_here: bool = False
+    gt_glyphs_not_here: bool = False  # glyphs_not_in_text: the recorded change is OCR of icons, not text
     gt_order: list[str] | None = None  # the recording's lines in their new order, when only their order changed
+    # how far the page's layout moved the recording's changed region (shares of the screen), when the
+    # change is elsewhere on the page than on the recording (layout_offset of the lines near it)
+    gt_shift: tuple[float, float] | None = None
     order: list[str] | None = None  # the page's, likewise
     notes: list[str] = field(default_factory=list)
 
@@ -223,7 +231,7 @@ def decide(ev: Evidence) -> tuple[str, str]:
         if ev.order is None and len(set(_lines(ev.text.after_text)) & set(ev.gt_order)) >= 2:
             return "fail", f"the recording re-ordered its lines ({moved} ...); the page's kept their order"
     gt_words = 0.0 if glyph_noise(ev.gt.words, a.logical_assertion) or ev.gt_words_unchanged_here \
-        else ev.gt.words.weight
+        or ev.gt_glyphs_not_here else ev.gt.words.weight
     gt_px = ev.gt.pixels.fraction if ev.gt.pixels else 0.0
     if ev.literals_missing and not (ev.candidate_still and (gt_words >= CLEAR_WORDS or gt_px >= CLEAR_PIXELS)):
         shown = ", ".join(repr(x) for x in ev.literals_missing[:3])
@@ -347,6 +355,17 @@ def ocr_view_only(change: TokenChange, before: str, after: str, assertion: str) 
     return all(cb.get(t, 0) > 0 and cb.get(t) == ca.get(t) for t in toks)
 
 
+def glyphs_not_in_text(change: TokenChange, before: str, after: str, assertion: str) -> bool:
+    """The recorded change is only one- and two-character tokens (digits too) that the assertion does
+    not mention and that the page's own text never shows, before or after: OCR reading a radio button's
+    ring as '1' and its filled dot as '4', not a counter (a counter's digits are text on the page)."""
+    toks = set(change.appeared) | set(change.disappeared)
+    if not toks or any(len(t) > 2 for t in toks) or toks & set(tokens(assertion or "")):
+        return False
+    seen = token_counts(before) + token_counts(after)
+    return not any(seen.get(t) for t in toks)
+
+
 def glyph_noise(change: TokenChange, assertion: str) -> bool:
     """The recorded change is only one- and two-character tokens the assertion does not mention:
     OCR reading a toolbar's icons a little differently once one is highlighted ('-u -1'), not words
@@ -377,9 +396,14 @@ def _precision(ev: Evidence) -> float:
 
 
 def _region(ev: Evidence) -> float | None:
+    """Share of the recording's changed region that the page changed too; on a page laid out differently,
+    the region is first moved as the text lines around it moved."""
     if ev.gt is None or ev.gt.pixels is None or ev.text.pixels is None:
         return None
-    return cell_overlap(ev.gt.pixels, ev.text.pixels)
+    here = cell_overlap(ev.gt.pixels, ev.text.pixels)
+    if ev.gt_shift is None:
+        return here
+    return max(here, cell_overlap(shifted(ev.gt.pixels, *ev.gt_shift), ev.text.pixels))
 
 
 def _moved_as_asked(a: Action, scrolled: tuple[float, float]) -> bool:
@@ -482,7 +506,10 @@ class OfflineAssertionJudge:
                 ev.random_numbers = numbers_diverged(gt_before_text, shown_before)
                 ev.gt_words_unchanged_here = ocr_view_only(ev.gt.words, visible_text(start), visible_text(after),
                                                            action.logical_assertion)
+                ev.gt_glyphs_not_here = glyphs_not_in_text(ev.gt.words, visible_text(start), visible_text(after),
+                                                           action.logical_assertion)
                 ev.gt_order = reordered(gt_before_text, gt_after_text)
+                ev.gt_shift = await self._layout_shift(ev, ga, after)
                 if ev.gt_order is not None:
                     ev.order = reordered(visible_text(start).replace("\t", "\n"),
                                          visible_text(after).replace("\t", "\n"))
@@ -560,6 +587,29 @@ class OfflineAssertionJudge:
             return True
         rep = reproduction(ev.gt.words, ev.text.words, any_number=ev.random_numbers)
         return ev.gt.words.weight > 0 and rep.ratio < PASS_RATIO
+
+    async def _layout_shift(self, ev: Evidence, gt_after: Path | None, after: PageState) -> tuple[float, float] | None:
+        """When the page changed, but not where the recording did: how far its layout moved the lines
+        around the recorded change (OCR of both after-screens, cached). None when the regions agree
+        already, or nothing ties the two layouts together."""
+        gp, cp = ev.gt.pixels if ev.gt else None, ev.text.pixels
+        if gp is None or cp is None or cp.fraction <= 0 or gp.box is None or gt_after is None \
+                or after.screenshot is None or cell_overlap(gp, cp) >= REGION_OVERLAP:
+            return None
+        try:
+            ref, cand = await asyncio.gather(self.ocr.aread(gt_after), self.ocr.aread(after.screenshot))
+        except OcrError as exc:
+            log.warning("OCR failed while aligning layouts: %s", exc)
+            return None
+        def lines(r: Any) -> list[tuple[str, tuple[float, float, float, float]]]:
+            w, h = max(1, r.width), max(1, r.height)
+            return [(ln.text, (ln.box[0] / w, ln.box[1] / h, ln.box[2] / w, ln.box[3] / h)) for ln in r.lines]
+        offset = layout_offset(lines(ref), lines(cand), gp.box)
+        if offset is None or (abs(offset[0]) < LAYOUT_MOVED and abs(offset[1]) < LAYOUT_MOVED):
+            return None
+        ev.notes.append(f"the page's layout moves the recorded change by {offset[0]:+.0%}, {offset[1]:+.0%} "
+                        f"of the screen (lines around it)")
+        return offset
 
     async def _candidate_ocr(self, start: PageState, after: PageState) -> Side | None:
         """The candidate's screenshots read by OCR (cached by pixels), compared like the recording's."""

@@ -277,6 +277,40 @@ def box_overlap(ref: tuple[float, float, float, float] | None, cand: tuple[float
     return 0.0 if x1 <= x0 or y1 <= y0 or area <= 0 else (x1 - x0) * (y1 - y0) / area
 
 
+def shifted(change: PixelChange, dx: float, dy: float) -> PixelChange:
+    """The same change moved by (dx, dy), in shares of the screen: where it would sit on a page laid out
+    a little differently (other fonts or spacing move the same widget down or aside)."""
+    rows, cols = change.cells.shape
+    r, c = int(round(dy * rows)), int(round(dx * cols))
+    cells = np.zeros_like(change.cells)
+    src = change.cells[max(0, -r):rows - max(0, r), max(0, -c):cols - max(0, c)]
+    cells[max(0, r):max(0, r) + src.shape[0], max(0, c):max(0, c) + src.shape[1]] = src
+    box = None if change.box is None else (change.box[0] + dx, change.box[1] + dy, change.box[2] + dx, change.box[3] + dy)
+    return PixelChange(change.fraction, cells, change.identical, box)
+
+
+def layout_offset(reference: list[tuple[str, tuple[float, float, float, float]]],
+                  candidate: list[tuple[str, tuple[float, float, float, float]]],
+                  near: tuple[float, float, float, float] | None, keep: int = 3) -> tuple[float, float] | None:
+    """How far the candidate's layout moved the lines near a place: the median offset of the `keep` lines
+    nearest to `near` that both screens show once each (text and box, boxes in shares of the screen).
+    None when no such line exists."""
+    def unique(lines: list[tuple[str, tuple[float, float, float, float]]]) -> dict[str, tuple[float, ...]]:
+        seen = Counter(normalise(t) for t, _ in lines)
+        return {normalise(t): b for t, b in lines if seen[normalise(t)] == 1 and len(normalise(t).replace(" ", "")) >= 3}
+    ref, cand = unique(reference), unique(candidate)
+    shared = [t for t in ref if t in cand]
+    if not shared:
+        return None
+    if near is not None:
+        cx, cy = (near[0] + near[2]) / 2, (near[1] + near[3]) / 2
+        shared.sort(key=lambda t: ((ref[t][0] + ref[t][2]) / 2 - cx) ** 2 + ((ref[t][1] + ref[t][3]) / 2 - cy) ** 2)
+    picked = shared[:keep]
+    dx = float(np.median([cand[t][0] - ref[t][0] for t in picked]))
+    dy = float(np.median([cand[t][1] - ref[t][1] for t in picked]))
+    return dx, dy
+
+
 # ---------------------------------------------------------------- order
 
 
