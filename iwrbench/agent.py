@@ -88,6 +88,19 @@ e => {
   return null;
 }
 """
+# The first shown descendant of an element whose whole text is the quote, else null.
+QUOTED_PART = """
+(e, quote) => {
+  const norm = s => String(s || '').replace(/\\s+/g, ' ').trim().toLowerCase();
+  const want = norm(quote);
+  for (const d of e.querySelectorAll('*')) {
+    if (norm(d.innerText) !== want) continue;
+    const r = d.getBoundingClientRect();
+    if (r.width > 0 && r.height > 0) return d;
+  }
+  return null;
+}
+"""
 SCROLL_PROBE = """
 ([x, y]) => {
   const out = [Math.round(scrollX), Math.round(scrollY)];
@@ -610,7 +623,29 @@ class Replayer:
         handle = await self.perception.handle(ref) if ref is not None else None
         if handle is not None and action.type in POINTED:
             handle = await self._shown_stand_in(handle, rec)
+            handle = await self._quoted_part(handle, choice.element, action, rec)
         return handle, choice.element, seen
+
+    async def _quoted_part(self, handle: Any, element: Element, action: Action, rec: StepRecord) -> Any:
+        """"Click 'Item 6'" when the element list only has the list around it (a widget whose items are
+        plain text): the part of the chosen element whose whole text is the quote is what the user
+        pointed at, not the middle of the list."""
+        quoted = parse_description(action.description).quoted
+        if len(quoted) != 1 or normalize(element.label()) == normalize(quoted[0]) \
+                or normalize(quoted[0]) not in normalize(element.label()):
+            return handle
+        try:
+            found = await self.sandbox.call("the quoted part", handle.evaluate_handle(QUOTED_PART, quoted[0]),
+                                            timeout=min(3.0, self.step_timeout))
+            part = found.as_element()
+        except (PageHung, PageCrashed, BrowserDied):
+            raise
+        except Exception:
+            return handle
+        if part is None:
+            return handle
+        rec.locator = LocatorInfo(**{**rec.locator.model_dump(), "fallback": f"its part that reads {quoted[0]!r}"[:300]})
+        return part
 
     async def _shown_stand_in(self, handle: Any, rec: StepRecord) -> Any:
         """A control the page hides from sight (a styled radio or checkbox: the native input clipped

@@ -326,7 +326,9 @@ def parse_description(description: str, *, typed_text: str | None = None, ignore
             continue  # "Type 'Bananas' into ..." — the typed text names no element
         before = desc[: m.start()].lower()
         rel = RELATION_RE.search(before)
-        if rel and quoted_role_before(before) is not None:
+        # A relation places the quote against the element when something before it named that element:
+        # a role word ("the checkbox next to 'Milk'") or a quote ("'Socket Activation' ... above 'Glossary'").
+        if rel and (quoted_role_before(before) is not None or quoted):
             context_quoted.append((phrase, RELATIONS.get(rel.group(1), "in")))
         else:
             quoted.append(phrase)
@@ -357,6 +359,8 @@ def parse_description(description: str, *, typed_text: str | None = None, ignore
         context_part = context_part[:purpose.start()] if purpose else context_part
     named = [" ".join(m.group(1).split()) for m in NAMED_RE.finditer(low)
              if not set(m.group(1).split()) & (STOP | set(POSITIONS) | set(ORDINALS) | set(ROLE_WORDS))]
+    # "Click the × at the right end of the row": a glyph outside quotes names the control that shows it.
+    named += [ch for ch in dict.fromkeys(rest) if ch in SYMBOLS and not ch.isalnum() and not ch.isspace()]
     roles: list[str] = []
     words: list[str] = []
     positions: list[str] = []
@@ -470,7 +474,9 @@ def symbol_score(phrase: str, raw_fields: Sequence[str]) -> float:
         return 10.0
     meanings = SYMBOLS.get(p.lower(), set())
     words = {w for f in raw_fields for w in normalize(f).split()}
-    return 8.0 if meanings & words else 0.0
+    # Another glyph of the same meaning ('×' for '✖', '✕'): what a user calls it either way.
+    kin = any(f.strip() != p and SYMBOLS.get(f.strip().lower()) == meanings for f in raw_fields) if meanings else False
+    return 8.0 if meanings & words or kin else 0.0
 
 
 def _raw_fields(e: Element) -> list[str]:

@@ -610,3 +610,26 @@ def test_a_control_hidden_behind_its_label_is_clicked_through_the_label(tmp_path
     r = run(go())
     assert r.error is None and all(_executed(r)), [s.record.error for s in r.steps]
     assert "picked Paris" in r.steps[0].after.text, r.steps[0].after.text
+
+
+PLAIN_ITEMS_PAGE = """<ol id="sel" onclick="document.getElementById('out').textContent = 'selected ' + event.target.textContent"
+  style="list-style: none; padding: 0; width: 300px">
+  <li>Item 1</li><li>Item 2</li><li>Item 3</li><li>Item 4</li><li>Item 5</li><li>Item 6</li><li>Item 7</li>
+</ol><p id="out">none</p>"""
+
+
+def test_a_quoted_item_inside_the_only_listed_element_is_clicked_itself(tmp_path: Path):
+    """A widget whose items are plain text (the list has the handler): the element list names the list,
+    and the click goes to its part that reads the quote, not to the list's middle."""
+    task = replay_task_of(tmp_path / "plain", [click("Click 'Item 6'"), click("Click 'Item 1' at the top")],
+                          task_id="plain")
+
+    async def go():
+        async with Browser.launch(name="agent-plain-items") as b:
+            page = write_page(tmp_path / "pages" / "plain", PLAIN_ITEMS_PAGE)
+            return await _replay(b, task, page, tmp_path / "out")
+
+    r = run(go())
+    assert r.error is None and all(_executed(r)), [s.record.error for s in r.steps]
+    assert "selected Item 6" in r.steps[0].after.text, r.steps[0].after.text
+    assert "selected Item 1" in r.steps[1].after.text, r.steps[1].after.text

@@ -390,3 +390,18 @@ def test_a_control_whose_surroundings_span_every_row_is_not_the_rows_own():
                 **{"class": "toggle"})]
     c = choose("Click", "Click the round checkbox of 'Feed the cat'", items)
     assert c.element is not None and c.element.index == 2, c
+
+
+def test_a_glyph_outside_quotes_names_the_control_and_its_look_alike_glyphs():
+    """'Click the × at the right end of the row': the × names the delete button even when the page
+    draws it as ✖; and 'X ... above Y' places the quoted element against another quote."""
+    q = parse_description("Click the × at the right end of the 'Book flights' row")
+    assert "×" in q.named and q.context_quoted == (("Book flights", "in"),)
+    items = [el(1, "button", "✖", x=500, y=100, w=20, h=20, context="Book flights", **{"class": "destroy"}),
+             el(2, "li", "Book flights", role="listitem", x=0, y=95, w=540, h=30, context="Book flights Renew passport"),
+             el(3, "li", "Renew passport", role="listitem", x=0, y=130, w=540, h=30, context="Book flights Renew passport")]
+    c = choose("Click", "Click the × at the right end of the 'Book flights' row", items)
+    assert c.element is not None and c.element.index == 1, c
+    q = parse_description("Click 'Socket Activation' in the Navigation list, just above 'Glossary'")
+    assert q.quoted == ("Socket Activation",) and q.context_quoted == (("Glossary", "above"),)
+    assert parse_description("Click on 'Settings'").quoted == ("Settings",)

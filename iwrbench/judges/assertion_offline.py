@@ -131,7 +131,7 @@ class Evidence:
 
 
 FIELD_CLAIM = re.compile(
-    r"\b(?:field|input|box|textbox|textarea|search bar|editor)\b(?:(?!\band\b|\bbut\b)[^.;,]){0,40}?\b(?:now\s+)?"
+    r"\b(?:field|input|(?:text|search|input|edit|entry|combo)[ -]?box|textarea|search bar|editor)\b(?:(?!\band\b|\bbut\b)[^.;,]){0,40}?\b(?:now\s+)?"
     r"(?:reads|shows|contains|displays|holds|says|is set to|is filled with)\s+(?:the\s+(?:text|value)\s+)?"
     r"['\"\u2018\u201c]([^'\"\u2019\u201d]{1,120})['\"\u2019\u201d]", re.IGNORECASE)
 

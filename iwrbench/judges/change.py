@@ -137,7 +137,9 @@ def numbers_diverged(recorded: str, candidate: str) -> bool:
 
 # ---------------------------------------------------------------- assertion literals
 
-_QUOTED = re.compile(r"(?<![\w])['\"\u2018\u201c]([^'\"\u2018\u2019\u201c\u201d]{1,120}?)['\"\u2019\u201d](?![\w])")
+# A quoted literal: in single quotes an apostrophe between letters belongs to it ('That's what it is').
+_QUOTED = re.compile(r"(?<![\w])(?:'((?:[^'\"\u2018\u2019\u201c\u201d]|(?<=\w)'(?=\w)){1,120}?)'"
+                     r"|[\"\u2018\u201c]([^'\"\u2018\u2019\u201c\u201d]{1,120}?)[\"\u2019\u201d])(?![\w])")
 _NUMBER = re.compile(r"[$\u20ac\u00a3]?\d[\d,]*(?:\.\d+)?%?")
 
 
@@ -149,7 +151,7 @@ def assertion_literals(assertion: str) -> list[str]:
     found: list[str] = []
     quoted_spans: list[tuple[int, int]] = []
     for m in _QUOTED.finditer(assertion or ""):
-        text = m.group(1).strip()
+        text = (m.group(1) or m.group(2) or "").strip()
         if tokens(text):
             found.append(text)
             quoted_spans.append(m.span())

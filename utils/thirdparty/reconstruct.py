@@ -138,7 +138,11 @@ def _pick_breakage(cache: Path, tid: str, kind: str, actions: list[Any], traces:
         _write_model(out, reference, tid, broken_model(kind), what, breakage.breakage_head(cand))
         target = traces[cand.label - 1].get("target") or {} if cand.label - 1 < len(traces) else {}
         hidden = tuple(target["box"]) if kind == "element" and target.get("box") else None
-        verdict = judge_label(cand.label, shots, stable, record_folder(out, actions, size), moving, hidden)
+        named = _named_earlier(target, actions, cand.label) if kind == "element" else None
+        if named is not None:
+            verdict = Verdict("refuted", named)
+        else:
+            verdict = judge_label(cand.label, shots, stable, record_folder(out, actions, size), moving, hidden)
         tried.append(f"action {cand.label}: {verdict.status} ({verdict.detail})")
         print(f"    broken-{kind} at action {cand.label}: {verdict.status}: {verdict.detail}", flush=True)
         if verdict.status == "validated":
@@ -153,6 +157,19 @@ def _pick_breakage(cache: Path, tid: str, kind: str, actions: list[Any], traces:
     what = {"kind": f"broken-{kind}", "what": cand.what, "selector": cand.selector, "label": cand.label}
     _write_model(out, reference, tid, broken_model(kind), what, breakage.breakage_head(cand))
     return _label(cand, verdict, tried)
+
+
+def _named_earlier(target: dict[str, Any], actions: list[Any], label: int) -> str | None:
+    """Why hiding this element breaks a step before its own: an earlier assertion names its text (a todo's
+    label that step 2 says is listed). Hiding it would fail that step first, so the label would be wrong."""
+    text = " ".join(str(target.get("text") or "").split()).lower()
+    if len(text) < 3:
+        return None
+    for k, a in enumerate(actions[:label - 1], start=1):
+        said = a.get("logical_assertion") if isinstance(a, dict) else getattr(a, "logical_assertion", "")
+        if text in " ".join(str(said or "").split()).lower():
+            return f"step {k}'s assertion names the hidden element's text {text[:40]!r}"
+    return None
 
 
 def _label(cand: breakage.Breakage, verdict: Verdict, tried: list[str]) -> dict[str, Any]:
