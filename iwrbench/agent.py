@@ -88,6 +88,9 @@ e => {
   return null;
 }
 """
+# Controls a click reaches the same anywhere on (a button with a badge in it): never narrowed to a part.
+ONE_TARGET = frozenset({"button", "link", "tab", "menuitem", "option", "checkbox", "radio", "switch", "textbox",
+                        "combobox", "slider", "spinbutton", "listitem", "treeitem", "row", "cell", "heading"})
 # The first shown descendant of an element whose whole text is the quote, else null.
 QUOTED_PART = """
 (e, quote) => {
@@ -631,7 +634,7 @@ class Replayer:
         plain text): the part of the chosen element whose whole text is the quote is what the user
         pointed at, not the middle of the list."""
         quoted = parse_description(action.description).quoted
-        if len(quoted) != 1 or normalize(element.label()) == normalize(quoted[0]) \
+        if element.kind in ONE_TARGET or len(quoted) != 1 or normalize(element.label()) == normalize(quoted[0]) \
                 or normalize(quoted[0]) not in normalize(element.label()):
             return handle
         try:
