@@ -49,7 +49,7 @@ bench-quick: setup
 thirdparty: setup
 	@$(PY) -m utils.thirdparty.build
 
-# The judge-agreement tables of docs/validity.md (offline judge, two runs of ~80 page evaluations each).
+# The judge-agreement tables of docs/validity.md (offline judge, two runs of 115 page evaluations each, ~25 min).
 agreement: thirdparty
 	@$(PY) bench/judge_agreement.py --runs 2 --write-docs docs/validity.md
 
