@@ -106,8 +106,10 @@ def test_rate_limit_with_retry_after_is_honoured(llm_env, tmp_path, name):
     resp = run(model_for(name, tmp_path), request())
     waited = llm_env.requests[1].received_at - llm_env.requests[0].received_at
     assert resp.attempts == 2 and resp.text == "fake reply"
-    assert 1.0 <= waited < 2.0, waited
-    assert time.monotonic() - start < 5
+    # At least the server's 1 s; the upper bounds only catch a wait of its own (a default backoff of
+    # many seconds) and leave room for a loaded machine.
+    assert 1.0 <= waited < 4.0, waited
+    assert time.monotonic() - start < 15
 
 
 def test_rate_limit_with_http_date(llm_env, tmp_path):
