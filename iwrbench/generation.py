@@ -32,7 +32,6 @@ from iwrbench.fsutil import (
     atomic_write_bytes,
     atomic_write_json,
     atomic_write_text,
-    read_json,
     remove_stale_temp,
 )
 from iwrbench.layout import page_dir
@@ -67,7 +66,7 @@ from iwrbench.protocol import (
     paper_frame_budget,
     read_paper_frames,
 )
-from iwrbench.records import GenerationRecord
+from iwrbench.records import GenerationRecord, read_record
 from iwrbench.video_clip import VideoClip, VideoSettings, prepare_clip
 
 log = logging.getLogger("iwrbench.generate")
@@ -342,8 +341,8 @@ def _now() -> str:
 
 
 def already_done(out_dir: Path) -> bool:
-    prev = read_json(out_dir / "generation.json")
-    return isinstance(prev, dict) and prev.get("status") == "done" and (out_dir / "index.html").is_file()
+    prev = read_record(GenerationRecord, out_dir / "generation.json")
+    return prev is not None and prev.status == "done" and (out_dir / "index.html").is_file()
 
 
 async def generate_task(task: Task, model: RemoteModel | BuiltinModel, settings: GenerationSettings,
@@ -388,7 +387,8 @@ async def generate_task(task: Task, model: RemoteModel | BuiltinModel, settings:
 
 
 def _extra(record: GenerationRecord, **fields: Any) -> None:
-    """Fields beyond the GenerationRecord core (it allows extras); they land in generation.json."""
+    """Set fields of the record beyond its core (each declared in records.GenerationRecord, and validated
+    as it is set)."""
     for key, value in fields.items():
         setattr(record, key, value)
 

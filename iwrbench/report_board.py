@@ -7,18 +7,21 @@ from typing import Any
 
 from iwrbench.fsutil import read_json
 from iwrbench.layout import normalize_evaluator_slug
+from iwrbench.report_schema import REPORT_MARK, read_report
 from iwrbench.report_text import INTERVAL_NOTE, fmt, fmt_ci, md_table, md_text
 
-REPORT_MARK = "iwrbench-model-report"
 COMPARISONS_FILE = "comparisons.json"
+
+__all__ = ["COMPARISONS_FILE", "REPORT_MARK", "leaderboard_md", "leaderboard_text", "model_label"]
 
 
 def _summaries_from_reports(folder: Path) -> list[dict[str, Any]]:
+    """The model reports in a judge folder (read through their model: report_schema.ModelReport)."""
     out = []
     for path in sorted(folder.glob("*.json")):
-        data = read_json(path)
-        if isinstance(data, dict) and data.get("report") == REPORT_MARK:
-            out.append(data)
+        report = read_report(path)
+        if report is not None and report.report == REPORT_MARK:
+            out.append(report.model_dump(mode="json"))
     return out
 
 

@@ -53,7 +53,11 @@ def test_model_report_counts_means_errors_missing(report_world):
     assert a["errors"] == [{"task_id": "3", "epoch": 1, "error_kind": "infrastructure",
                             "error": "browser crashed: Target closed", "eval_json": f"3/{A}/eval/offline/eval.json"}]
     assert a["missing"] == ["4"] and a["complete"] is False
-    assert a["judges"] == {"assertion": {"offline": 4}, "locator": {"offline": 4}, "visual_high": {"not scored": 4}}
+    # every score part of eval.json's `judges` is declared (records.JudgeMap): those the records leave
+    # unset count as not scored
+    assert a["judges"] == {"assertion": {"offline": 4}, "locator": {"offline": 4}, "visual_high": {"not scored": 4},
+                           "visual_low": {"not scored": 4}, "ocr_engine": {"not scored": 4},
+                           "image_metric": {"not scored": 4}}
     assert rows["1"]["page"] == f"1/{A}/index.html" and rows["2"]["page"] is None
     cat = a["by_category"]
     assert cat["domain"]["Shopping"] == {**cat["domain"]["Shopping"], "n": 2, "tasks": 2, "IFS": 25.0, "final": 26.5}
@@ -164,7 +168,10 @@ def test_manifest_collected_redacted_and_kept_for_report_only(report_world, tmp_
     m = collect_manifest({"model": MODEL_A, "judge": None, "api_key": "sk-secret", "workers": 2,
                           "headers": {"Authorization": "Bearer x"}}, chromium_version="Chromium 1.2.3")
     assert m["chromium"]["version"] == "Chromium 1.2.3" and m["judge_slug"] == "offline"
-    assert m["settings"]["api_key"] == REDACTED and m["settings"]["headers"]["Authorization"] == REDACTED
+    # settings the manifest does not declare are kept under `details`, secrets redacted by name
+    details = m["settings"]["details"]
+    assert details["api_key"] == REDACTED and details["headers"]["Authorization"] == REDACTED
+    assert m["settings"]["workers"] == 2 and "sk-secret" not in json.dumps(m)
     assert m["settings"]["workers"] == 2 and "sk-secret" not in json.dumps(m)
     assert m["packages"]["playwright"] and m["packages"]["numpy"] and m["python"]
     if (Path(__file__).resolve().parent.parent / ".git").exists():

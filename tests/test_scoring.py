@@ -8,7 +8,6 @@ from iwrbench.records import Scores, StepRecord, StepVisual, Verdict
 from iwrbench.scoring import (
     compute_scores,
     final,
-    has_judge_error,
     judge_error,
     success_steps,
     verdict_counts,
@@ -71,12 +70,12 @@ def test_no_page_scores_zero_everywhere():
 
 def test_judge_error_in_prefix_is_infrastructure_but_after_a_failure_is_not():
     assert judge_error([step(1), step(2, "error"), step(3)]).startswith("the assertion judge failed on action 2")
-    assert not has_judge_error([step(1), step(2, "fail"), step(3, "error")])
-    assert not has_judge_error([step(1), step(2)])
+    assert judge_error([step(1), step(2, "fail"), step(3, "error")]) is None
+    assert judge_error([step(1), step(2)]) is None
     broken_rubric = vis(low=50.0, high=None, high_source="openai/judge", detail={"error": "no readable rubric"})
     assert "rubric judge failed on step 0" in judge_error([step(1)], broken_rubric)
-    assert has_judge_error([step(1, visual=broken_rubric)])
-    assert not has_judge_error([step(1, visual=vis(low=50.0))])  # offline: no rubric attempted
+    assert judge_error([step(1, visual=broken_rubric)]) is not None
+    assert judge_error([step(1, visual=vis(low=50.0))]) is None  # offline: no rubric attempted
 
 
 def test_verdict_counts():
@@ -108,7 +107,7 @@ def test_vfs_all_counts_unreached_checkpoints_and_vfs_stays_as_published():
     both[0].visual_last_state = vis(low=20.0, high=None, high_source="j", detail={"error": "timeout"})
     s, _ = compute_scores(both, vis(low=100.0, high=80.0, high_source="j"), 1, has_page=True)
     assert s.VFS == 90.0 and s.VFS_all is None and s.final_all is None
-    assert not has_judge_error(both, vis(low=100.0, high=80.0, high_source="j"))
+    assert judge_error(both, vis(low=100.0, high=80.0, high_source="j")) is None
     # No page: zero everywhere, the new fields included.
     none, _ = compute_scores([], None, 1, has_page=False)
     assert none.VFS_all == 0.0 and none.final_all == 0.0
