@@ -4,6 +4,7 @@
     python evaluate.py --data data/sample.jsonl --result outputs --model openai/gpt-4o --workers 2 \\
                        [--judge openai/gpt-4o]
     python evaluate.py --report-only            # rebuild reports from existing eval.json files
+    python evaluate.py --model openai/gpt-4o --rejudge [--judge NAME]   # judge stored replays again, no browser
 
 Without --judge everything runs offline: a deterministic element locator, an offline assertion judge and
 VFS from its low-level part only. Results of different judges are kept in different folders.
@@ -44,6 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
                              "default: every epoch found")
     parser.add_argument("--report-only", action="store_true",
                         help="rebuild reports from existing eval.json files; no browser, no model")
+    parser.add_argument("--rejudge", action="store_true",
+                        help="judge and score again from the stored replay traces (trace.json), no browser: "
+                             "the replays of the --agent given (default: offline, as recorded), judged by "
+                             "--judge (default: the offline judges) into that judge's folder; every selected "
+                             "task is judged again")
     parser.add_argument("--image-metric", choices=("ssim", "dinov2", "dinov2-paper"), default="ssim",
                         help="image similarity: aligned SSIM + colour (default), DINOv2 on the whole page, or "
                              "dinov2-paper: the published dinov2-base with its default centre crop (both DINOv2 "
@@ -95,6 +101,9 @@ def main() -> int:
     args = build_parser().parse_args()
     cli.setup_logging(args)
     result = Path(args.result)
+    if args.report_only and args.rejudge:
+        raise UserError("--report-only and --rejudge exclude each other: --rejudge writes eval.json files, then "
+                        "the reports")
     if args.report_only:
         reports_root = result / "reports"
         found = sorted({p.parent.name for p in result.glob("*/*/eval/*/eval.json")})  # epochs' folders too
@@ -119,14 +128,17 @@ def main() -> int:
     from iwrbench.manifest import collect_manifest
     from iwrbench.progress import ProgressPrinter
     from iwrbench.prompt_file import load_prompt_file
+    from iwrbench.rejudge import run_rejudge
 
     prompt = load_prompt_file(args.prompt_file) if args.prompt_file else None
-    settings = EvalSettings(judge=args.judge, agent=args.agent.strip() if args.agent else None,
-                            workers=cli.resolve_workers(args, 2), force=args.force,
+    agent = args.agent.strip() if args.agent else (layout.OFFLINE_JUDGE if args.rejudge else None)
+    settings = EvalSettings(judge=args.judge, agent=agent,
+                            workers=cli.resolve_workers(args, 2), force=args.force or args.rejudge,
                             visual=not args.no_visual, image_metric=args.image_metric,
                             step_timeout=args.step_timeout, task_timeout=args.task_timeout,
                             variant=cli.run_variant(args, prompt))
-    check_judge_available(settings)
+    check_judge_available(settings, agent=not args.rejudge)
+    run = run_rejudge if args.rejudge else run_evaluation
     any_error = False
     for model in models:
         label = layout.run_slug(model, settings.variant) if settings.variant else model
@@ -135,8 +147,7 @@ def main() -> int:
         for epoch in epochs:
             name = label if epoch == 1 else f"{label} epoch {epoch}"
             with ProgressPrinter(len(tasks), f"evaluate {name}", quiet=args.quiet) as progress:
-                summary = asyncio.run(run_evaluation(tasks, result, model, settings, progress=progress.update,
-                                                     epoch=epoch))
+                summary = asyncio.run(run(tasks, result, model, settings, progress=progress.update, epoch=epoch))
             errors = [o for o in summary.outcomes if o.status == "error"]
             any_error |= bool(errors)
             print(f"{name}: {summary.count('scored')} scored, {summary.count('skipped')} already done, "
@@ -152,7 +163,10 @@ def main() -> int:
             "prompt_file": prompt.record if prompt else None, "data": args.data, "image_metric": args.image_metric,
             "video_input": args.video_input, "variant": list(settings.variant),
             "visual": not args.no_visual, "workers": settings.workers, "step_timeout": args.step_timeout,
-            "task_timeout": args.task_timeout, "tasks_selected": len(tasks), "epochs": len(epochs)})
+            "task_timeout": args.task_timeout, "tasks_selected": len(tasks), "epochs": len(epochs),
+            **({"rejudge": True} if args.rejudge else {})},
+            # a rejudge starts no browser: its manifest names none rather than asking Chromium its version
+            **({"chromium_version": "none: judged again from stored traces (--rejudge)"} if args.rejudge else {}))
             if did_work else None)
     slug = settings.folder
     if not args.quiet:

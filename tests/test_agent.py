@@ -11,7 +11,9 @@ import pytest
 from iwrbench.agent import LLMLocator, Replayer, parse_index, pick_option, replay_task
 from iwrbench.browser import Browser
 from iwrbench.dataset import Task, load_tasks
+from iwrbench.judges.base import not_executed
 from iwrbench.locator import OfflineLocator
+from iwrbench.trace import build_trace
 from tests.fixtures_replay import (
     BROKEN_DOM_PAGE,
     FRAMES_KEYS_PAGE,
@@ -80,7 +82,7 @@ def test_replays_clicks_typing_keys_and_scrolls(tmp_path: Path):
         for s in r.steps:
             assert s.record.screenshot == f"step_{s.record.index}.png"
             assert (tmp_path / "out" / name / s.record.screenshot).is_file()
-            assert s.record.assertion.verdict == "undecided" and s.record.assertion.source == "replay"
+            assert "assertion" not in type(s.record).model_fields  # the replay records facts; judges decide
             assert s.record.attempted and "total" in s.record.timings
             assert s.after is not None and s.after.screenshot is not None
     r = results["tabs"]
@@ -131,8 +133,9 @@ def test_blank_missing_and_unmatched_pages_fail_at_the_first_action(tmp_path: Pa
         assert r.stopped_at == 1, name
         first, second = r.steps
         assert not first.record.executed and first.after is None and first.record.error, name
-        assert first.record.assertion.verdict == "fail" and first.record.assertion.reason.startswith("not performed")
-        assert not second.record.attempted and "not reached" in second.record.assertion.reason
+        assert not_executed(first).verdict == "fail" and not_executed(first).reason.startswith("not performed")
+        assert not second.record.attempted and "not reached" in second.record.not_reached
+        assert "not reached" in not_executed(second).reason
         assert r.initial.screenshot is not None and r.initial.screenshot.is_file(), name
         if name in ("missing", "empty"):
             assert r.sandbox["page_missing"]
@@ -240,7 +243,7 @@ def test_a_failing_locator_model_is_an_infrastructure_error(tmp_path: Path, llm_
     r = run(go())
     assert r.error and "locator model" in r.error
     assert len(r.steps) == 2 and not any(_executed(r))
-    assert all(s.record.assertion.verdict == "fail" for s in r.steps)
+    assert all(not_executed(s).verdict == "fail" for s in r.steps)
 
 
 # ---------------------------------------------------------------- the sample set
@@ -575,6 +578,9 @@ def test_iframe_editor_password_and_keys_to_the_focused_tab(tmp_path: Path):
     assert any(v == "Hello from the frame" for k, v in typed.inputs.items() if k.startswith("frame 1"))
     assert password.inputs["Password"] == "\u2022" * len("s3cret-pass") + " [typed]"
     assert "s3cret" not in password.text + (password.screen_text or "") + "".join(password.inputs.values())
+    trace = build_trace(r, task_id=task.id, model="m", epoch=1, run_slug="m", agent="offline",
+                        page=tmp_path / "pages" / "frames" / "index.html")
+    assert "s3cret" not in trace.model_dump_json()  # the stored trace holds the masked value only
     assert "Panel two" in pressed.text
     assert r.steps[3].record.locator.model_dump().get("focus") == "kept"
 
