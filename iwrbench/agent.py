@@ -27,6 +27,7 @@ from typing import Any
 from iwrbench.browser import Browser, BrowserDied, PageCrashed, PageHung, PageSandbox, PageScriptError
 from iwrbench.dataset import Action, Task
 from iwrbench.errors import InfrastructureError
+from iwrbench.judges.llm_json import ask_json
 from iwrbench.layout import step_screenshot_name
 from iwrbench.locator import (
     QUOTE_RE,
@@ -329,6 +330,12 @@ def parse_index(text: str) -> tuple[int | None, bool, str]:
 
 
 NO_INDEX = "the answer named no element index"
+
+
+def read_index(text: str) -> tuple[int | None, bool, str] | None:
+    """parse_index's reading of an answer, or None when the answer says nothing readable."""
+    idx, wants, reason = parse_index(text)
+    return (idx, wants, reason) if idx is not None or wants or reason != NO_INDEX else None
 LOCATE_REMINDER = ("Your previous answer could not be read. Answer with exactly one JSON object and nothing "
                    'else: {"index": <number>} or {"index": null, "reason": "<short>"}')
 
@@ -376,29 +383,24 @@ class LLMLocator:
         response cache, so a rerun asks afresh), and after `max_attempts` the replay stops with an
         InfrastructureError: the task is an error to retry, never a step the page failed."""
         name = getattr(self.model, "name", "?")
-        last = ""
-        for attempt in range(1, self.max_attempts + 1):
+
+        def request(attempt: int) -> ModelRequest:
             text = prompt if attempt == 1 else f"{prompt}\n{LOCATE_REMINDER} (attempt {attempt})"
             parts: tuple = (TextPart(text),) if shot is None else (TextPart(text), ImagePart(shot, "image/png",
                                                                                               "viewport"))
-            request = ModelRequest(parts=parts, system=LOCATE_SYSTEM, max_tokens=self.max_tokens, temperature=0.0,
-                                   timeout=self.timeout, purpose="locate")
-            try:
-                response = await self.model.complete(request)
-            except ModelError as exc:
-                raise InfrastructureError(f"locator model {name} failed: {exc}") from exc
-            tokens[0] += response.input_tokens or 0
-            tokens[1] += response.output_tokens or 0
-            idx, wants, reason = parse_index(response.text)
-            if idx is not None or wants or reason != NO_INDEX:
-                return idx, wants, reason
-            forget = getattr(self.model, "forget", None)
-            if forget is not None:
-                forget(response)
-            last = " ".join((response.text or "").split())[:120] or f"(empty, stop reason {response.stop_reason})"
-            log.info("locator: unreadable answer (attempt %d of %d): %s", attempt, self.max_attempts, last)
+            return ModelRequest(parts=parts, system=LOCATE_SYSTEM, max_tokens=self.max_tokens, temperature=0.0,
+                                timeout=self.timeout, purpose="locate")
+
+        try:
+            reply = await ask_json(self.model, request, read_index, max_attempts=self.max_attempts, what="locator")
+        except ModelError as exc:
+            raise InfrastructureError(f"locator model {name} failed: {exc}") from exc
+        tokens[0] += reply.input_tokens
+        tokens[1] += reply.output_tokens
+        if reply.value is not None:
+            return reply.value
         raise InfrastructureError(f"locator model {name} gave no readable answer in {self.max_attempts} attempts; "
-                                  f"last: {last!r}")
+                                  f"last: {reply.last!r}")
 
 
 # ---------------------------------------------------------------- one task's replay
