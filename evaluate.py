@@ -105,8 +105,8 @@ def main() -> int:
         raise UserError("--report-only and --rejudge exclude each other: --rejudge writes eval.json files, then "
                         "the reports")
     if args.report_only:
-        reports_root = result / "reports"
-        found = sorted({p.parent.name for p in result.glob("*/*/eval/*/eval.json")})  # epochs' folders too
+        reports_root = result / layout.REPORTS_FOLDER
+        found = sorted({p.parent.name for p in result.glob(f"*/*/{layout.EVAL_FOLDER}/*/{layout.EVAL_FILE}")})  # epochs' too
         if not found:
             raise UserError(f"no eval.json files under {result}/<task>/<model>/eval/; run evaluate.py first")
         report(result, args.data, found, None)

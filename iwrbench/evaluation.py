@@ -36,7 +36,7 @@ from iwrbench.records import (
 )
 from iwrbench.scoring import compute_scores, no_page_scores, no_page_steps, task_error, verdict_counts
 from iwrbench.states import ReplayResult, ReplayStep
-from iwrbench.trace import TRACE_FILE, build_trace, write_trace
+from iwrbench.trace import build_trace, write_trace
 
 log = logging.getLogger("iwrbench.evaluate")
 
@@ -143,7 +143,7 @@ def _base_record(task: Task, model: str, settings: EvalSettings, result: Path | 
 def page_origin(page_dir: Path) -> PageOrigin:
     """What made the page (protocol, prompt file, or the file it was imported from), from its
     generation.json, so eval.json and the reports say it."""
-    gen = read_record(GenerationRecord, page_dir / "generation.json")
+    gen = read_record(GenerationRecord, page_dir / layout.GENERATION_FILE)
     if gen is None:
         return PageOrigin()
     return PageOrigin(protocol=gen.protocol, prompt_file=gen.prompt_file, imported_from=gen.imported_from,
@@ -377,7 +377,7 @@ async def run_evaluation(tasks: list[Task], result: Path, model: str, settings: 
     summary = RunSummary()
     todo: list[Task] = []
     for task in tasks:
-        path = settings.eval_dir(result, task.id, model, epoch) / "eval.json"
+        path = settings.eval_dir(result, task.id, model, epoch) / layout.EVAL_FILE
         remove_stale_temp(path.parent)  # left by a run killed mid-write; this task's folder is ours now
         if is_finished(path, settings.force):
             summary.outcomes.append(TaskOutcome(task.id, "skipped", message="already evaluated"))
@@ -386,7 +386,7 @@ async def run_evaluation(tasks: list[Task], result: Path, model: str, settings: 
         else:
             # The replay about to run replaces the one recorded: a trace of an earlier replay must never
             # be judged again as if it were of the page as it is now.
-            (path.parent / TRACE_FILE).unlink(missing_ok=True)
+            (path.parent / layout.TRACE_FILE).unlink(missing_ok=True)
             todo.append(task)
     if not todo:
         summary.seconds = time.monotonic() - started
@@ -401,7 +401,7 @@ async def run_evaluation(tasks: list[Task], result: Path, model: str, settings: 
 
     def finish(task: Task, rec: EvalRecord) -> None:
         rec.finished_at = timestamp()
-        atomic_write_json(settings.eval_dir(result, task.id, model, epoch) / "eval.json", rec.model_dump(mode="json"))
+        atomic_write_json(settings.eval_dir(result, task.id, model, epoch) / layout.EVAL_FILE, rec.model_dump(mode="json"))
         outcome = TaskOutcome(task.id, rec.status, rec, rec.error or "")
         summary.outcomes.append(outcome)
         if progress:
@@ -430,7 +430,7 @@ async def run_evaluation(tasks: list[Task], result: Path, model: str, settings: 
             raise
         write_trace(out_dir, build_trace(replay, task_id=task.id, model=model, epoch=epoch,
                                          run_slug=layout.run_slug(model, settings.variant, epoch),
-                                         agent=layout.judge_slug(settings.agent_model), page=page_dir / "index.html"))
+                                         agent=layout.judge_slug(settings.agent_model), page=page_dir / layout.PAGE_FILE))
         return Replayed(replay, early)
 
     def failed(task: Task, exc: BaseException, cap: float) -> EvalRecord:

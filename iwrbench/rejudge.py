@@ -38,7 +38,7 @@ from iwrbench.evaluation import (
 )
 from iwrbench.fsutil import atomic_link_or_copy, atomic_write_json, remove_stale_temp
 from iwrbench.records import EvalRecord, RejudgeInfo
-from iwrbench.trace import TRACE_FILE, Trace, page_sha256, read_trace, replay_of, screenshots_of
+from iwrbench.trace import Trace, page_sha256, read_trace, replay_of, screenshots_of
 
 log = logging.getLogger("iwrbench.rejudge")
 
@@ -60,7 +60,7 @@ def find_trace(eval_root: Path, *, task_id: str, model: str, run_slug: str, epoc
     problems: list[str] = []
     current = page_sha256(page)
     for folder in sorted(eval_root.iterdir()) if eval_root.is_dir() else ():
-        path = folder / TRACE_FILE
+        path = folder / layout.TRACE_FILE
         if not path.is_file() or layout.parse_evaluator_slug(folder.name)[1] != agent:
             continue
         try:
@@ -95,7 +95,7 @@ def bring_over(found: Found, dest: Path) -> None:
     assert found.trace is not None and found.folder is not None
     if found.folder.resolve() == dest.resolve():
         return
-    for name in [TRACE_FILE, *screenshots_of(found.trace)]:
+    for name in [layout.TRACE_FILE, *screenshots_of(found.trace)]:
         src = found.folder / name
         if src.is_file():
             atomic_link_or_copy(src, dest / name)
@@ -118,7 +118,7 @@ async def run_rejudge(tasks: list[Task], result: Path, model: str, settings: Eva
     def finish(task: Task, rec: EvalRecord | None, message: str = "") -> None:
         if rec is not None:
             rec.finished_at = timestamp()
-            atomic_write_json(settings.eval_dir(result, task.id, model, epoch) / "eval.json",
+            atomic_write_json(settings.eval_dir(result, task.id, model, epoch) / layout.EVAL_FILE,
                               rec.model_dump(mode="json"))
             outcome = TaskOutcome(task.id, rec.status, rec, rec.error or "")
         else:
@@ -141,10 +141,10 @@ async def run_rejudge(tasks: list[Task], result: Path, model: str, settings: Eva
                 error_record(task, model, settings, kind, why, result, epoch)
             return finish(task, rec)
         page_dir = settings.page_dir(result, task.id, model, epoch)
-        found = find_trace(page_dir / "eval", task_id=task.id, model=model, run_slug=run_slug, epoch=epoch,
-                           agent=agent, page=page_dir / "index.html")
+        found = find_trace(page_dir / layout.EVAL_FOLDER, task_id=task.id, model=model, run_slug=run_slug, epoch=epoch,
+                           agent=agent, page=page_dir / layout.PAGE_FILE)
         if found.trace is None:
-            if (dest / "eval.json").is_file():  # what is there stays: this run has nothing better
+            if (dest / layout.EVAL_FILE).is_file():  # what is there stays: this run has nothing better
                 return finish(task, None, f"{found.problem} (the eval.json there is kept)")
             return finish(task, error_record(task, model, settings, "infrastructure", found.problem, result, epoch))
         async with slots:
@@ -155,7 +155,7 @@ async def run_rejudge(tasks: list[Task], result: Path, model: str, settings: Eva
                 log.error("task %s: judging again crashed", task.id, exc_info=exc)
                 rec = error_record(task, model, settings, "infrastructure",
                                    f"judging again crashed: {type(exc).__name__}: {exc}"[:500], result, epoch)
-        rec.rejudged = RejudgeInfo(trace=(found.folder / TRACE_FILE).relative_to(page_dir).as_posix(),
+        rec.rejudged = RejudgeInfo(trace=(found.folder / layout.TRACE_FILE).relative_to(page_dir).as_posix(),
                                    replayed_at=found.trace.finished_at)
         rec.seconds = round(time.monotonic() - t0, 3)
         finish(task, rec)

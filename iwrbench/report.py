@@ -31,7 +31,10 @@ from iwrbench.fsutil import (
     remove_stale_temp,
 )
 from iwrbench.layout import (
+    MANIFEST_FILE,
+    MANIFESTS_FOLDER,
     OFFLINE_JUDGE,
+    REPORTS_FOLDER,
     normalize_evaluator_slug,
     parse_evaluator_slug,
     run_slug,
@@ -172,17 +175,17 @@ def store_manifest(result: Path, manifest: dict[str, Any]) -> Path:
     """File the manifest of an evaluation run under its judge (and model) so --report-only reuses it."""
     m = parse_record(Manifest, manifest)
     folder_name = m.settings.judge_folder or slug_of_judge(m.judge_slug or m.judge)
-    folder = Path(result) / "reports" / normalize_evaluator_slug(folder_name)
+    folder = Path(result) / REPORTS_FOLDER / normalize_evaluator_slug(folder_name)
     model = m.model or m.settings.model
     variant = tuple(m.settings.variant or ())
-    path = folder / "manifests" / f"{run_slug(model, variant)}.json" if model else folder / "manifest.json"
+    path = folder / MANIFESTS_FOLDER / f"{run_slug(model, variant)}.json" if model else folder / MANIFEST_FILE
     atomic_write_json(path, m.model_dump(mode="json"))
     return path
 
 
 def manifest_for(folder: Path, slug: str, judge: str) -> dict[str, Any]:
     """The model's last run manifest, else the judge folder's, else one collected now (and kept)."""
-    for path in (folder / "manifests" / f"{slug}.json", folder / "manifest.json"):
+    for path in (folder / MANIFESTS_FOLDER / f"{slug}.json", folder / MANIFEST_FILE):
         found = read_record(Manifest, path)
         if found is not None:
             return found.model_dump(mode="json")
@@ -199,7 +202,7 @@ def manifest_for(folder: Path, slug: str, judge: str) -> dict[str, Any]:
 def _remove_stale(folder: Path, keep: set[str]) -> None:
     """Drop model reports this module wrote earlier for models that have no eval.json any more."""
     for path in folder.glob("*.json"):
-        if path.stem in keep or path.name in (COMPARISONS_FILE, "manifest.json"):
+        if path.stem in keep or path.name in (COMPARISONS_FILE, MANIFEST_FILE):
             continue
         report = read_report(path)
         if report is not None and report.report == REPORT_MARK:
@@ -214,9 +217,9 @@ def build_judge(result: Path, judge: str, results: list[ModelResult], tasks: lis
     from iwrbench.report_html import render_index
     from iwrbench.report_plot import draw_leaderboard
 
-    folder = result / "reports" / judge
+    folder = result / REPORTS_FOLDER / judge
     folder.mkdir(parents=True, exist_ok=True)
-    for sub in (folder, folder / "manifests"):  # litter of a killed run; spare a concurrent writer's files
+    for sub in (folder, folder / MANIFESTS_FOLDER):  # litter of a killed run; spare a concurrent writer's files
         remove_stale_temp(sub, older_than=STALE_TEMP_SECONDS)
     written: list[Path] = []
     for m in results:
@@ -273,7 +276,7 @@ def build_reports(result: Path, tasks: list[Task] | None, judge_slugs: list[str]
         store_manifest(result, manifest)
     found = discover(result)
     judges = sorted(found) if judge_slugs is None else list(dict.fromkeys(map(normalize_evaluator_slug, judge_slugs)))
-    reports = result / "reports"
+    reports = result / REPORTS_FOLDER
     built = {p.name for p in reports.iterdir() if p.name != AGREEMENT_DIR and (p / "index.html").is_file()} \
         if reports.is_dir() else set()
     every_judge = sorted(built | set(found) | set(judges))

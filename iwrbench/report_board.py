@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from iwrbench.fsutil import read_json
-from iwrbench.layout import normalize_evaluator_slug
+from iwrbench.layout import REPORTS_FOLDER, normalize_evaluator_slug
 from iwrbench.report_schema import REPORT_MARK, read_report
 from iwrbench.report_text import INTERVAL_NOTE, fmt, fmt_ci, md_table, md_text
 
@@ -80,7 +80,7 @@ def leaderboard_text(result: Path, judge_slug: str) -> str:
     range the paired comparisons allow (comparisons.json), Final_all sits beside Final."""
     result = Path(result)
     judge_slug = normalize_evaluator_slug(judge_slug)
-    folder = result / "reports" / judge_slug
+    folder = result / REPORTS_FOLDER / judge_slug
     reports = _summaries_from_reports(folder)
     if not reports:
         from iwrbench.report import model_report

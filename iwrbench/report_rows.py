@@ -19,7 +19,15 @@ from iwrbench import records
 from iwrbench.dataset import Task
 from iwrbench.fsutil import read_json
 from iwrbench.judges.base import EXECUTION_SOURCE
-from iwrbench.layout import AGENT_SEP, EPOCH_SEP, model_slug, parse_run_slug
+from iwrbench.layout import (
+    AGENT_SEP,
+    EPOCH_SEP,
+    EVAL_FILE,
+    EVAL_FOLDER,
+    REPORTS_FOLDER,
+    model_slug,
+    parse_run_slug,
+)
 from iwrbench.layout import judge_slug as slug_of_judge
 from iwrbench.records import Classification, EvalRecord, Record
 from iwrbench.report_stats import PARTS
@@ -136,15 +144,15 @@ def discover(result: Path) -> Found:
     if not result.is_dir():
         return found
     for task_dir in sorted(result.iterdir()):
-        if not task_dir.is_dir() or task_dir.name == "reports" or task_dir.name.startswith("."):
+        if not task_dir.is_dir() or task_dir.name == REPORTS_FOLDER or task_dir.name.startswith("."):
             continue
         for model_dir in sorted(task_dir.iterdir()):
-            eval_root = model_dir / "eval"
+            eval_root = model_dir / EVAL_FOLDER
             if not eval_root.is_dir():
                 continue
             run, epoch = split_folder(model_dir.name)
             for judge_dir in sorted(eval_root.iterdir()):
-                path = judge_dir / "eval.json"
+                path = judge_dir / EVAL_FILE
                 if path.is_file():
                     found.setdefault(judge_dir.name, {}).setdefault(run, {}).setdefault(
                         task_dir.name, {})[epoch] = path

@@ -22,6 +22,7 @@ from pydantic import Field
 
 from iwrbench import __version__
 from iwrbench.fsutil import atomic_write_json, read_json
+from iwrbench.layout import TRACE_FILE
 from iwrbench.records import (
     TRACE_SCHEMA_VERSION,
     Details,
@@ -32,8 +33,6 @@ from iwrbench.records import (
     parse_record,
 )
 from iwrbench.states import PageState, ReplayResult, ReplayStep
-
-TRACE_FILE = "trace.json"
 
 
 class TraceState(Record):
