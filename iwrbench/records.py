@@ -145,7 +145,7 @@ class GenerationRecord(VersionedRecord):
     external_refs: int | None = None  # references to other origins removed
     # built-in models
     source: str | None = None  # what the page was built from
-    files_copied: list[str] | None = None
+    files_copied: int | None = None  # files of a multi-file page copied beside index.html
     # imported pages (utils/import_pages.py)
     imported_from: str | None = None
     imported_sha256: str | None = None

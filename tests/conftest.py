@@ -34,3 +34,18 @@ def sample_jsonl() -> Path:
 @pytest.fixture(scope="session")
 def python_exe() -> str:
     return sys.executable
+
+
+@pytest.fixture(autouse=True)
+def _records_match_their_schemas(request):
+    """Every record of the current schema_version a test wrote under its tmp_path (generation.json,
+    trace.json, eval.json, model reports, run manifests) matches its JSON Schema in schemas/ and loads as
+    its model. A test that plants a current-version record broken on purpose is marked `broken_records`."""
+    if "tmp_path" not in request.fixturenames or request.node.get_closest_marker("broken_records"):
+        yield
+        return
+    tmp_path = request.getfixturevalue("tmp_path")  # set up first, so it is still there after the test
+    yield
+    from tests.schema_check import assert_records_valid
+
+    assert_records_valid(tmp_path, current_only=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from iwrbench import layout
+from tests.schema_check import assert_records_valid
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = [pytest.mark.browser, pytest.mark.slow]  # ~3-6 min: four models x 8 tasks
@@ -46,7 +47,8 @@ def restyle(result: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory) -> dict[str, dict]:
+def e2e_result(tmp_path_factory) -> Path:
+    """The result folder of the four models generated and evaluated offline."""
     result = tmp_path_factory.mktemp("e2e")
     for model in BUILTINS:
         gen = run("generate.py", "--model", model, "--result", str(result), "-q")
@@ -55,7 +57,12 @@ def report(tmp_path_factory) -> dict[str, dict]:
     ev = run("evaluate.py", "--result", str(result), "-q", *[a for m in (*BUILTINS, RESTYLED)
                                                             for a in ("--model", m)])
     assert ev.returncode == 0, ev.stderr[-3000:]
-    folder = result / "reports" / "offline"
+    return result
+
+
+@pytest.fixture(scope="module")
+def report(e2e_result: Path) -> dict[str, dict]:
+    folder = e2e_result / "reports" / "offline"
     return {m: json.loads((folder / f"{layout.model_slug(m)}.json").read_text()) for m in (*BUILTINS, RESTYLED)}
 
 
@@ -99,3 +106,12 @@ def test_intervals_and_the_coverage_aware_scores(report):
     shot = report["builtin/screenshot"]["mean"]
     assert shot["VFS"] > 90 and shot["VFS_all"] < shot["VFS"] - 10, shot
     assert shot["final_all"] < shot["final"] - 3, shot
+
+
+def test_every_record_written_matches_its_schema(e2e_result):
+    """generation.json, trace.json, eval.json, the model reports and the run manifests of a whole run match
+    the committed JSON Schemas (schemas/) and load as their models."""
+    checked = assert_records_valid(e2e_result)
+    pages = 8 * (len(BUILTINS) + 1)
+    assert checked["generation"] == 8 * len(BUILTINS) and checked["eval"] == pages and checked["trace"] == pages
+    assert checked["report"] == len(BUILTINS) + 1 and checked["manifest"] >= 1

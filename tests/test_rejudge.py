@@ -26,6 +26,7 @@ from tests.fixtures_faults import (
     request_kind,
     run_cli,
 )
+from tests.schema_check import assert_records_valid
 
 pytestmark = pytest.mark.browser  # the evaluation judged again needs one; the rejudge itself does not
 
@@ -56,6 +57,9 @@ def evaluated(tmp_path_factory) -> tuple[Path, Path]:
             proc = run_cli(script, "--data", str(data), "--result", str(out), "--model", model, "-q",
                            *[f"--task={t}" for t in ids], env=env, timeout=900)
             assert proc.returncode == 0, proc.stderr[-2000:]
+    checked = assert_records_valid(out)  # every file the run wrote matches its schema and model
+    assert checked["generation"] == 3 and checked["eval"] == 3 and checked["trace"] == 3, checked
+    assert checked["report"] == 2 and checked["manifest"] == 2, checked
     return data, out
 
 
@@ -144,6 +148,7 @@ def test_rejudge_reproduces_an_offline_evaluation_without_a_browser(evaluated, t
     assert _eval(out, "6", BLANK)["scores"]["IFS"] == 0.0 and _eval(out, "2", ORACLE)["scores"]["IFS"] == 100.0
     report = json.loads((out / "reports" / "offline" / f"{_slug(ORACLE)}.json").read_text())
     assert report["manifest"]["settings"]["rejudge"] is True
+    assert_records_valid(out)
 
 
 def test_rejudge_with_a_model_judge_writes_that_judges_folder(evaluated, tmp_path, fake_llm):
@@ -171,6 +176,8 @@ def test_rejudge_with_a_model_judge_writes_that_judges_folder(evaluated, tmp_pat
         assert os.path.samefile(shots / "step_1.png", out / tid / _slug(ORACLE) / "eval" / "offline" / "step_1.png")
     report = json.loads((out / "reports" / folder / f"{_slug(ORACLE)}.json").read_text())
     assert report["mean"]["IFS"] == 100.0 and report["counts"]["scored"] == 2
+    assert assert_records_valid(out / tid / _slug(ORACLE) / "eval" / folder)["eval"] == 1
+    assert_records_valid(out / "reports" / folder)
 
 
 def test_a_task_without_a_usable_trace_is_an_error_and_an_existing_eval_json_is_kept(evaluated, tmp_path):
