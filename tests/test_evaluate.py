@@ -13,6 +13,7 @@ import pytest
 from iwrbench import layout
 from iwrbench.dataset import load_tasks
 from iwrbench.evaluation import EvalSettings, data_problem, is_finished, page_problem
+from iwrbench.records import EvalRecord
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.browser
@@ -101,8 +102,11 @@ def test_finished_means_scored_only(tmp_path: Path):
     assert not is_finished(path, False)
     path.write_text('{"status": "error"}')
     assert not is_finished(path, False)
-    path.write_text('{"status": "scored"}')
+    scored = EvalRecord(task_id="1", model="m", judge="offline", total_steps=1)
+    path.write_text(scored.model_dump_json())
     assert is_finished(path, False) and not is_finished(path, True)
+    path.write_text('{"status": "scored"}')  # says scored but is no evaluation record: redone
+    assert not is_finished(path, False)
     path.write_text('{"status": "sco')  # a torn file is redone, never trusted
     assert not is_finished(path, False)
 

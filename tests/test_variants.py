@@ -72,7 +72,8 @@ def test_protocol_and_prompt_runs_are_reported_apart(llm_env, tiny_data, tmp_pat
     index = (out / "reports" / "offline" / "index.html").read_text()
     assert "protocol paper (1 tasks)" in index and f"{MODEL} [paper]" in index and "prompt file mine.txt" in index
     rec = json.loads(layout.eval_path(out, "t1", MODEL, None, ("paper",)).read_text())
-    assert rec["variant"] == ["paper"] and rec["generation"] == {"protocol": "paper"}
+    assert rec["variant"] == ["paper"] and rec["generation"]["protocol"] == "paper"
+    assert rec["generation"]["prompt_file"] is None and rec["generation"]["imported_from"] is None
 
     before = {k: _report(out, "offline", v)["mean"] for k, v in runs.items()}
     proc = run_cli("evaluate.py", "--report-only", "--data", str(tiny_data), "--result", str(out), env=env)
