@@ -21,6 +21,18 @@ for key in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC
     os.environ.pop(key, None)
 
 
+def pytest_collection_modifyitems(config, items):
+    """A missing Chromium fails the run instead of skipping the browser tests (CI must never pass
+    without them); deselect them explicitly with `-m "not browser"` where there is none."""
+    if not any(item.get_closest_marker("browser") for item in items):
+        return
+    from iwrbench.browser_path import find_chromium
+
+    if find_chromium() is None:
+        raise pytest.UsageError("tests marked `browser` are selected but no Chromium is installed: run make setup "
+                                "(or deselect them with -m 'not browser')")
+
+
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT

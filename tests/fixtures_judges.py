@@ -91,7 +91,7 @@ def _render_apps(root: Path, names: list[str]) -> AppRenders:
 
     exe = find_chromium()
     if exe is None:
-        pytest.skip("no Chromium on this machine")
+        pytest.fail("no Chromium on this machine: run make setup")
     apps = [a for a in APPS if a.name in names]
     variants = ("reference", "restyled", "inert", "wrong", "screenshot", "blank")
 

@@ -223,7 +223,7 @@ def test_sample_set_accuracy(ocr_cache, tmp_path, sample_jsonl):
     from utils.make_task import LAUNCH_ARGS
 
     if not sample_jsonl.is_file() or find_chromium() is None:
-        pytest.skip("needs data/sample.jsonl and Chromium")
+        pytest.fail("needs data/sample.jsonl and Chromium: run make setup")
     tasks = load_tasks(sample_jsonl)
 
     async def run():

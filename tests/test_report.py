@@ -262,7 +262,7 @@ def test_html_report_in_headless_chromium(report_world):
 
     chromium = find_chromium()
     if chromium is None:
-        pytest.skip("no Chromium")
+        pytest.fail("no Chromium: run make setup")
     build_reports(report_world.result, report_world.tasks)
     index = report_world.result / "reports" / "offline" / "index.html"
     problems: list[str] = []
