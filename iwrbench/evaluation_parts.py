@@ -12,7 +12,7 @@ from iwrbench.judges import build_judges
 from iwrbench.judges.llm_json import DEFAULT_MAX_TOKENS, DEFAULT_TIMEOUT
 
 if TYPE_CHECKING:
-    from iwrbench.evaluation import EvalSettings
+    from iwrbench.evaluation_settings import EvalSettings
 
 
 

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
+from iwrbench import report_board
 from iwrbench.dataset import Task
 from iwrbench.fsutil import (
     atomic_write_bytes,
@@ -43,8 +44,16 @@ from iwrbench.layout import (
 from iwrbench.layout import judge_slug as slug_of_judge
 from iwrbench.manifest import Manifest, collect_manifest
 from iwrbench.records import EvalRecord, parse_record, read_record
-from iwrbench.report_board import COMPARISONS_FILE, REPORT_MARK, leaderboard_md, leaderboard_text
-from iwrbench.report_rows import VERDICTS, ModelResult, TaskRow, collect_judge, discover, load_record
+from iwrbench.report_board import COMPARISONS_FILE, REPORT_MARK, leaderboard_md
+from iwrbench.report_rows import (
+    VERDICTS,
+    CheckpointMode,
+    ModelResult,
+    TaskRow,
+    collect_judge,
+    discover,
+    load_record,
+)
 from iwrbench.report_schema import read_report, report_json
 from iwrbench.report_stats import CATEGORIES, PARTS, UNSPECIFIED, by_category, summarize
 from iwrbench.report_text import md_text, render_csv, render_md
@@ -52,7 +61,6 @@ from iwrbench.report_text import md_text, render_csv, render_md
 __all__ = ["CATEGORIES", "PARTS", "UNSPECIFIED", "ModelResult", "TaskRow", "build_reports", "discover",
            "leaderboard_text", "load_record", "md_text"]
 
-CheckpointMode = Literal["auto", "link", "copy"]
 STALE_TEMP_SECONDS = 600.0  # reports of one judge may be rebuilt by two runs at once
 
 
@@ -166,6 +174,17 @@ def model_report(m: ModelResult, judge: str, manifest: dict[str, Any], tasks_kno
         "notes": notes,
         "tasks": [r.model_dump(mode="json") for r in rows],
     })
+
+
+def leaderboard_text(result: Path, judge_slug: str) -> str:
+    """Plain-text leaderboard of one judge folder for the terminal: from its built reports, or, when none
+    are built yet, straight from the eval.json files."""
+    reports = report_board.built_reports(result, judge_slug)
+    if not reports:
+        slug = normalize_evaluator_slug(judge_slug)
+        models = discover(Path(result)).get(slug, {})
+        reports = [model_report(m, slug, {}, False) for m in collect_judge(Path(result), slug, models, None)]
+    return report_board.leaderboard_text(result, judge_slug, reports)
 
 
 # ---------------------------------------------------------------- manifests

@@ -37,7 +37,7 @@ from iwrbench.report_text import ALL_NOTE, INTERVAL_NOTE
 if TYPE_CHECKING:
     from iwrbench.dataset import Task
     from iwrbench.records import EvalRecord, StepRecord, StepVisual
-    from iwrbench.report import CheckpointMode, ModelResult, TaskRow
+    from iwrbench.report_rows import CheckpointMode, ModelResult, TaskRow
 
 THUMB_WIDTH = 960
 PARTS_SHOWN = (("IFS", "IFS"), ("VFS", "VFS"), ("low_level", "low"), ("high_level", "high"), ("final", "Final"),

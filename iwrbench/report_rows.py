@@ -30,12 +30,12 @@ from iwrbench.layout import (
 )
 from iwrbench.layout import judge_slug as slug_of_judge
 from iwrbench.records import Classification, EvalRecord, Record
-from iwrbench.report_stats import PARTS
-from iwrbench.scoring import classify, counted_scores
+from iwrbench.scoring import PARTS, classify, counted_scores
 
 log = logging.getLogger("iwrbench.report")
 
 VERDICTS = ("pass", "fail", "undecided", "error")
+CheckpointMode = Literal["auto", "link", "copy"]  # how index.html shows ground-truth images (report_html)
 
 
 class PartScores(Record):

@@ -99,7 +99,7 @@ def test_missing_weights_are_a_one_line_error(tmp_path):
 
 @pytest.mark.browser
 def test_evaluate_with_the_paper_image_metric(hf_cache, tiny_data, tmp_path):
-    import generate
+    from iwrbench.cli import generate
 
     out = tmp_path / "out"
     assert generate.main(["--data", str(tiny_data), "--result", str(out), "--model", "builtin/oracle", "-q",

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import pytest
 
-import evaluate
-import generate
 from iwrbench import cli
+from iwrbench.cli import evaluate, generate
 from iwrbench.dataset import load_tasks
 from tests.fixtures_data import data_record
 from tests.fixtures_faults import (

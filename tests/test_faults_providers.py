@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-import generate
+from iwrbench.cli import generate
 from iwrbench.dataset import load_tasks
 from iwrbench.layout import page_dir
 from tests.fakes.llm_server import Fault

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-import generate
+from iwrbench.cli import generate
 from iwrbench.dataset import load_tasks
 from iwrbench.generation import (
     extract_html,

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-import generate
 from iwrbench.browser import Browser
+from iwrbench.cli import generate
 from iwrbench.layout import page_dir
 from iwrbench.page_refs import finalize_html, missing_assets, rewrite_asset_refs
 

@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import generate
 from iwrbench import layout
+from iwrbench.cli import generate
 from iwrbench.models.base import ImagePart
 from iwrbench.prompt import paper_instructions
 from iwrbench.protocol import paper_config

@@ -32,7 +32,7 @@ def _report(out: Path, folder: str, run: str) -> dict:
 
 
 def test_protocol_and_prompt_runs_are_reported_apart(llm_env, tiny_data, tmp_path):
-    import generate
+    from iwrbench.cli import generate
 
     reference = reference_responder(load_tasks(tiny_data))
 
@@ -85,7 +85,7 @@ def test_protocol_and_prompt_runs_are_reported_apart(llm_env, tiny_data, tmp_pat
 
 @pytest.fixture
 def oracle_pages(tiny_data, tmp_path) -> Path:
-    import generate
+    from iwrbench.cli import generate
 
     out = tmp_path / "out"
     assert generate.main(["--data", str(tiny_data), "--result", str(out), "--model", "builtin/oracle", "-q"]) == 0

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import pytest
 
-import generate
+from iwrbench.cli import generate
 from iwrbench.dataset import load_tasks
 from iwrbench.layout import page_dir
 from iwrbench.media import MediaError, encode_image_file, first_frame
