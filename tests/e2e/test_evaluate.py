@@ -15,7 +15,7 @@ from iwrbench.dataset import load_tasks
 from iwrbench.evaluation import EvalSettings, data_problem, is_finished, page_problem
 from iwrbench.records import EvalRecord
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.browser
 
 

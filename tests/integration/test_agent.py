@@ -32,7 +32,7 @@ from tests.fixtures_replay import (
 )
 
 pytestmark = pytest.mark.browser
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data" / "sample.jsonl"
 
 

@@ -1,7 +1,7 @@
 """Providers through the real openai / anthropic / google-genai SDKs against the fake server on loopback:
 wire format, retries (Retry-After, 5xx, timeouts, garbage), refusals and truncation, parameter
 adaptation, the response cache, names and keys, settings precedence, pricing. Gemini's own parts
-(video inline and through the Files API, RetryInfo) are in tests/test_gemini.py."""
+(video inline and through the Files API, RetryInfo) are in tests/integration/test_gemini.py."""
 
 from __future__ import annotations
 

@@ -174,7 +174,7 @@ def test_manifest_collected_redacted_and_kept_for_report_only(report_world, tmp_
     assert m["settings"]["workers"] == 2 and "sk-secret" not in json.dumps(m)
     assert m["settings"]["workers"] == 2 and "sk-secret" not in json.dumps(m)
     assert m["packages"]["playwright"] and m["packages"]["numpy"] and m["python"]
-    if (Path(__file__).resolve().parent.parent / ".git").exists():
+    if (Path(__file__).resolve().parents[2] / ".git").exists():
         assert len(m["git"]["commit"]) == 40
     assert git_revision(tmp_path) is None  # not a checkout: no crash
     assert read_chromium_version(str(tmp_path / "no-such-chromium"))["version"] is None

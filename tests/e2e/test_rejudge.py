@@ -30,7 +30,7 @@ from tests.schema_check import assert_records_valid
 
 pytestmark = pytest.mark.browser  # the evaluation judged again needs one; the rejudge itself does not
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ORACLE, BLANK = "builtin/oracle", "builtin/blank"
 RUNS = {ORACLE: ("2", "6"), BLANK: ("6",)}  # a page that works, and one that fails at its first action
 JUDGE = "openai/judge"

@@ -15,9 +15,9 @@ import pytest
 from iwrbench import layout, stats
 from iwrbench.dataset import load_tasks, parse_shard, select_tasks
 from tests.fakes.llm_server import Fault
+from tests.faults.test_faults_interrupt import _interrupt, _start, _wait_for
 from tests.fixtures_faults import PLANTED_KEY, assert_no_traceback, cli_env, run_cli
 from tests.fixtures_generation import as_model_reply, make_tiny_task, task_of_request, write_dataset
-from tests.test_faults_interrupt import _interrupt, _start, _wait_for
 
 MODEL, SLUG = "openai/epochs", "openai__epochs"
 NO_BUTTON = "<!DOCTYPE html><html><body><h1>Tiny shop {tid}</h1><p>reply {n}: nothing to click</p></body></html>\n"

@@ -2,7 +2,7 @@
 what is sent (text, system instruction, images and video inline, a large video through the Files
 API), what comes back (text, usage, stop reasons), its own rate-limit signal (RetryInfo), its wrong-key
 answer, names, keys and pricing. The faults shared with the other providers are parametrised over
-all of them in tests/test_providers.py."""
+all of them in tests/integration/test_providers.py."""
 
 from __future__ import annotations
 

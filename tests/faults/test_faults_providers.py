@@ -1,7 +1,7 @@
 """Fault injection: the page-writing model's provider misbehaves, seen from generate.py.
 
-Complements tests/test_providers.py (one model call: retries, Retry-After, timeouts, 5xx, client
-errors, truncation, refusals, the cache) and tests/test_generation.py (a failing task, replies with
+Complements tests/integration/test_providers.py (one model call: retries, Retry-After, timeouts, 5xx, client
+errors, truncation, refusals, the cache) and tests/integration/test_generation.py (a failing task, replies with
 no page): here the faults are the ones that only show over a whole run, and every case ends with the
 rerun that completes the work. Each runs for an OpenAI-compatible model and for Gemini (google/...).
 """

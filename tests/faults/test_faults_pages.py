@@ -1,6 +1,6 @@
 """Fault injection: hostile generated pages, end to end through generate.py and evaluate.py.
 
-tests/test_hostile_pages.py replays the pages of tests/hostile_pages/ (endless loops, dialogs,
+tests/faults/test_hostile_pages.py replays the pages of tests/hostile_pages/ (endless loops, dialogs,
 pop-ups, navigation away, requests to other origins and file://, a huge DOM) through the replay
 agent. Here a fake model *writes* other hostile pages, the way a real one would, and the whole
 pipeline evaluates them next to a normal page: a page that blows up its memory, removes or moves the

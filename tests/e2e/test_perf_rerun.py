@@ -18,7 +18,7 @@ from iwrbench.report import build_reports
 from tests.fixtures_judges import text_png
 from tests.fixtures_report import MODEL_A, build_world
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def tree(root: Path) -> dict[str, tuple[int, int]]:

@@ -17,7 +17,7 @@ import pytest
 from iwrbench import layout
 from tests.schema_check import assert_records_valid
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.browser, pytest.mark.slow]  # ~3-6 min: four models x 8 tasks
 
 BUILTINS = ("builtin/oracle", "builtin/screenshot", "builtin/blank")

@@ -23,7 +23,7 @@ def test_prompt_text_is_frozen():
     digest = hashlib.sha256(INSTRUCTIONS.encode("utf-8")).hexdigest()
     assert (digest, PROMPT_VERSION) == (FROZEN_SHA256, FROZEN_VERSION), (
         "the generation prompt changed: if that is deliberate, bump PROMPT_VERSION and update "
-        "FROZEN_SHA256 / FROZEN_VERSION in tests/test_prompt.py")
+        "FROZEN_SHA256 / FROZEN_VERSION in tests/unit/test_prompt.py")
 
 
 def test_prompt_states_the_benchmark_rules():

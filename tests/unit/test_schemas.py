@@ -26,7 +26,7 @@ from iwrbench.report_schema import ModelReport
 from iwrbench.schemas import SCHEMA_DIR, models, schema_text
 from tests.schema_check import assert_records_valid
 
-LEGACY = Path(__file__).resolve().parent / "legacy_records"
+LEGACY = Path(__file__).resolve().parents[1] / "legacy_records"
 
 
 def _legacy(name: str) -> dict:
