@@ -21,9 +21,19 @@ for key in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC
     os.environ.pop(key, None)
 
 
+TEST_KINDS = ("unit", "integration", "e2e", "faults")  # the folders of tests/, each also a marker
+
+
 def pytest_collection_modifyitems(config, items):
-    """A missing Chromium fails the run instead of skipping the browser tests (CI must never pass
-    without them); deselect them explicitly with `-m "not browser"` where there is none."""
+    """Each test carries the marker of its folder (tests/<kind>/). A missing Chromium fails the run
+    instead of skipping the browser tests (CI must never pass without them); deselect them explicitly
+    with `-m "not browser"` where there is none."""
+    tests = ROOT / "tests"
+    for item in items:
+        path = Path(str(item.fspath)).resolve()
+        kind = path.relative_to(tests).parts[0] if tests in path.parents else None
+        if kind in TEST_KINDS:
+            item.add_marker(getattr(pytest.mark, kind))
     if not any(item.get_closest_marker("browser") for item in items):
         return
     from iwrbench.browser_path import find_chromium

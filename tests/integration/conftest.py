@@ -1,20 +1,6 @@
 """Integration tests: real parts together (Chromium through Playwright, the provider SDKs against the
 local fake servers in tests/fakes/), called as Python.
 
-Every test in this folder carries the `integration` marker (`pytest -m integration`); shared fixtures live in
-tests/fixtures_*.py, loaded by tests/conftest.py.
+Every test in this folder carries the `integration` marker (`pytest -m integration`), set by tests/conftest.py; shared
+fixtures live in tests/fixtures_*.py, loaded there too. Fixtures only this folder uses belong here.
 """
-
-from __future__ import annotations
-
-from pathlib import Path
-
-import pytest
-
-HERE = Path(__file__).resolve().parent
-
-
-def pytest_collection_modifyitems(items):
-    for item in items:
-        if HERE in Path(str(item.fspath)).resolve().parents:
-            item.add_marker(pytest.mark.integration)
