@@ -3,7 +3,7 @@ PY := .venv/bin/python
 DEMO_OUT ?= outputs
 DEMO_MODELS := builtin/oracle builtin/screenshot builtin/blank
 
-.PHONY: setup demo test test-all test-faults test-faults-all test-thirdparty lint bench bench-quick thirdparty \
+.PHONY: setup demo test test-unit test-all test-faults test-faults-all test-thirdparty lint bench bench-quick thirdparty \
 	agreement clean
 
 setup:
@@ -20,6 +20,10 @@ lint: setup
 test: setup
 	@$(PY) -m ruff check .
 	@$(PY) -m pytest -q -n 2
+
+# tests/unit alone: no browser
+test-unit: setup
+	@$(PY) -m pytest -q -n 2 tests/unit
 
 test-all: setup
 	@$(PY) -m pytest -q -n 2 -m "not thirdparty"

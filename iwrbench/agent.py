@@ -4,8 +4,8 @@ For each action: look at the page (browser-use's element list), pick the element
 names (the offline locator or a model), act on it through Playwright (browser-use's own click/fill
 as the fallback), wait for the page to settle (events, not sleeps), and capture the state after it
 (screenshot step_<k>.png, visible text, form values, scroll, focus). The replay stops at the first
-action that cannot be performed; judging the assertions happens later (judges/), so an executed
-step carries a placeholder verdict.
+action that cannot be performed. The replay records facts only (StepFacts, written to trace.json by
+the evaluator); the judges (judges/) decide whether each action's assertion holds.
 
 A page that hangs or crashes is the page's fault and is recorded in its steps; `ReplayResult.error`
 is only for infrastructure failures (Chromium gone, the locator model unreachable).
@@ -27,6 +27,7 @@ from typing import Any
 from iwrbench.browser import Browser, BrowserDied, PageCrashed, PageHung, PageSandbox, PageScriptError
 from iwrbench.dataset import Action, Task
 from iwrbench.errors import InfrastructureError
+from iwrbench.judges.llm_json import ask_json
 from iwrbench.layout import step_screenshot_name
 from iwrbench.locator import (
     QUOTE_RE,
@@ -46,7 +47,7 @@ from iwrbench.locator import (
 )
 from iwrbench.models.base import ImagePart, Model, ModelError, ModelRequest, TextPart
 from iwrbench.perception import Perceived, Perception
-from iwrbench.records import LocatorInfo, StepRecord, Verdict
+from iwrbench.records import LocatorInfo, StepFacts
 from iwrbench.states import PageState, ReplayResult, ReplayStep
 
 log = logging.getLogger("iwrbench.agent")
@@ -171,14 +172,6 @@ async def _cancel_look(look: asyncio.Future[Perceived]) -> None:
 
 class NotPerformed(Exception):
     """The action could not be performed on this page (the page's shortcoming, recorded as such)."""
-
-
-def _pending() -> Verdict:
-    return Verdict(verdict="undecided", source="replay", reason="not judged yet")
-
-
-def _failed(reason: str) -> Verdict:
-    return Verdict(verdict="fail", source="replay", reason=f"not performed: {reason}"[:500])
 
 
 def _first_line(exc: BaseException) -> str:
@@ -337,6 +330,12 @@ def parse_index(text: str) -> tuple[int | None, bool, str]:
 
 
 NO_INDEX = "the answer named no element index"
+
+
+def read_index(text: str) -> tuple[int | None, bool, str] | None:
+    """parse_index's reading of an answer, or None when the answer says nothing readable."""
+    idx, wants, reason = parse_index(text)
+    return (idx, wants, reason) if idx is not None or wants or reason != NO_INDEX else None
 LOCATE_REMINDER = ("Your previous answer could not be read. Answer with exactly one JSON object and nothing "
                    'else: {"index": <number>} or {"index": null, "reason": "<short>"}')
 
@@ -384,29 +383,24 @@ class LLMLocator:
         response cache, so a rerun asks afresh), and after `max_attempts` the replay stops with an
         InfrastructureError: the task is an error to retry, never a step the page failed."""
         name = getattr(self.model, "name", "?")
-        last = ""
-        for attempt in range(1, self.max_attempts + 1):
+
+        def request(attempt: int) -> ModelRequest:
             text = prompt if attempt == 1 else f"{prompt}\n{LOCATE_REMINDER} (attempt {attempt})"
             parts: tuple = (TextPart(text),) if shot is None else (TextPart(text), ImagePart(shot, "image/png",
                                                                                               "viewport"))
-            request = ModelRequest(parts=parts, system=LOCATE_SYSTEM, max_tokens=self.max_tokens, temperature=0.0,
-                                   timeout=self.timeout, purpose="locate")
-            try:
-                response = await self.model.complete(request)
-            except ModelError as exc:
-                raise InfrastructureError(f"locator model {name} failed: {exc}") from exc
-            tokens[0] += response.input_tokens or 0
-            tokens[1] += response.output_tokens or 0
-            idx, wants, reason = parse_index(response.text)
-            if idx is not None or wants or reason != NO_INDEX:
-                return idx, wants, reason
-            forget = getattr(self.model, "forget", None)
-            if forget is not None:
-                forget(response)
-            last = " ".join((response.text or "").split())[:120] or f"(empty, stop reason {response.stop_reason})"
-            log.info("locator: unreadable answer (attempt %d of %d): %s", attempt, self.max_attempts, last)
+            return ModelRequest(parts=parts, system=LOCATE_SYSTEM, max_tokens=self.max_tokens, temperature=0.0,
+                                timeout=self.timeout, purpose="locate")
+
+        try:
+            reply = await ask_json(self.model, request, read_index, max_attempts=self.max_attempts, what="locator")
+        except ModelError as exc:
+            raise InfrastructureError(f"locator model {name} failed: {exc}") from exc
+        tokens[0] += reply.input_tokens
+        tokens[1] += reply.output_tokens
+        if reply.value is not None:
+            return reply.value
         raise InfrastructureError(f"locator model {name} gave no readable answer in {self.max_attempts} attempts; "
-                                  f"last: {last!r}")
+                                  f"last: {reply.last!r}")
 
 
 # ---------------------------------------------------------------- one task's replay
@@ -522,20 +516,19 @@ class Replayer:
         result.initial = initial
         result.stopped_at = 1
         for action in self.task.actions:
-            rec = StepRecord(index=action.index, type=action.type, description=action.description,
-                             assertion=_failed(reason), error=reason if action.index == 1 else None)
+            rec = StepFacts(index=action.index, type=action.type, description=action.description,
+                            error=reason if action.index == 1 else None,
+                            not_reached=reason if action.index != 1 else None)
             result.steps.append(ReplayStep(record=rec, before=initial, after=None))
 
     @staticmethod
     def _unreached(action: Action, state: PageState, stopped_at: int) -> ReplayStep:
         reason = f"not reached: action {stopped_at} could not be performed"
-        rec = StepRecord(index=action.index, type=action.type, description=action.description,
-                         assertion=Verdict(verdict="fail", source="replay", reason=f"not performed: {reason}"))
+        rec = StepFacts(index=action.index, type=action.type, description=action.description, not_reached=reason)
         return ReplayStep(record=rec, before=state, after=None)
 
     async def step(self, action: Action, before: PageState, then: Action | None = None) -> ReplayStep:
-        rec = StepRecord(index=action.index, type=action.type, description=action.description,
-                         assertion=_pending())
+        rec = StepFacts(index=action.index, type=action.type, description=action.description)
         timings: dict[str, float] = {}
         start = time.monotonic()
         after: PageState | None = None
@@ -558,13 +551,10 @@ class Replayer:
                 raise BrowserDied(f"Chromium stopped answering during action {action.index}") from exc
             if isinstance(exc, NotPerformed | PageScriptError):
                 rec.error = str(exc)[:500]
-                rec.assertion = _failed(str(exc))
             elif isinstance(exc, PageHung):
                 rec.error = f"the page hung: {exc}"[:500]
-                rec.assertion = _failed(rec.error)
             else:
                 rec.error = f"the page crashed: {exc}"[:500]
-                rec.assertion = _failed(rec.error)
             after = None
         except Exception as exc:
             if await self.sandbox.browser_died():
@@ -606,14 +596,14 @@ class Replayer:
         timings["locate"] = time.monotonic() - t
         return choice
 
-    def _record_choice(self, rec: StepRecord, choice: Choice, seen: Perceived) -> None:
+    def _record_choice(self, rec: StepFacts, choice: Choice, seen: Perceived) -> None:
         info = choice.info()
         extra = {"perception": seen.source}
         if seen.notes:
             extra["perception_notes"] = list(seen.notes)
         rec.locator = LocatorInfo(**{**info.model_dump(), **extra})
 
-    async def _target(self, action: Action, before: PageState, rec: StepRecord, timings: dict[str, float],
+    async def _target(self, action: Action, before: PageState, rec: StepFacts, timings: dict[str, float],
                       ) -> tuple[Any, Element, Perceived]:
         """Locate the element an action names and get a Playwright handle on it."""
         seen = await self.look(action, before, timings)
@@ -629,7 +619,7 @@ class Replayer:
             handle = await self._quoted_part(handle, choice.element, action, rec)
         return handle, choice.element, seen
 
-    async def _quoted_part(self, handle: Any, element: Element, action: Action, rec: StepRecord) -> Any:
+    async def _quoted_part(self, handle: Any, element: Element, action: Action, rec: StepFacts) -> Any:
         """"Click 'Item 6'" when the element list only has the list around it (a widget whose items are
         plain text): the part of the chosen element whose whole text is the quote is what the user
         pointed at, not the middle of the list."""
@@ -650,7 +640,7 @@ class Replayer:
         rec.locator = LocatorInfo(**{**rec.locator.model_dump(), "fallback": f"its part that reads {quoted[0]!r}"[:300]})
         return part
 
-    async def _shown_stand_in(self, handle: Any, rec: StepRecord) -> Any:
+    async def _shown_stand_in(self, handle: Any, rec: StepFacts) -> Any:
         """A control the page hides from sight (a styled radio or checkbox: the native input clipped
         to a pixel, its label drawn instead) is pointed at through its label, as a user would; a
         click on the hidden pixel reaches nothing."""
@@ -669,7 +659,7 @@ class Replayer:
 
     # ------------------------------------------------------------ actions
 
-    async def perform(self, action: Action, before: PageState, rec: StepRecord, timings: dict[str, float]) -> None:
+    async def perform(self, action: Action, before: PageState, rec: StepFacts, timings: dict[str, float]) -> None:
         if action.type == "Click":
             await self.click(action, before, rec, timings)
         elif action.type == "Type":
@@ -689,7 +679,7 @@ class Replayer:
         else:  # evaluation refuses such a task as a data error before it gets here
             raise NotPerformed(f"the harness cannot perform action type {action.type!r}")
 
-    async def click(self, action: Action, before: PageState, rec: StepRecord, timings: dict[str, float]) -> None:
+    async def click(self, action: Action, before: PageState, rec: StepFacts, timings: dict[str, float]) -> None:
         handle, element, seen = await self._target(action, before, rec, timings)
         t = time.monotonic()
         try:
@@ -704,7 +694,7 @@ class Replayer:
         finally:
             timings["act"] = time.monotonic() - t
 
-    async def _fallback(self, what: str, seen: Perceived, element: Element, rec: StepRecord, exc: BaseException,
+    async def _fallback(self, what: str, seen: Perceived, element: Element, rec: StepFacts, exc: BaseException,
                         text: str | None = None) -> None:
         """browser-use's own action when Playwright's failed on a live page (e.g. a covered element)."""
         reason = exc if isinstance(exc, NotPerformed) else f"{what} failed: {_first_line(exc)}"
@@ -725,7 +715,7 @@ class Replayer:
             raise NotPerformed(f"{reason}; browser-use's {what} failed too: {_first_line(exc2)}") from None
         rec.locator = LocatorInfo(**{**rec.locator.model_dump(), "fallback": f"browser-use {what} ({reason})"[:300]})
 
-    async def type(self, action: Action, before: PageState, rec: StepRecord, timings: dict[str, float]) -> None:
+    async def type(self, action: Action, before: PageState, rec: StepFacts, timings: dict[str, float]) -> None:
         text = action.text if action.text is not None else text_from_description(action.description)
         if text is None:
             raise NotPerformed("the action gives no text to type")
@@ -777,7 +767,7 @@ class Replayer:
             await self.sandbox.call("click", handle.click(timeout=timeout * 1000), timeout=timeout + 2)
             await self.sandbox.call("type", self.page.keyboard.type(text))
 
-    async def press(self, action: Action, before: PageState, rec: StepRecord, timings: dict[str, float]) -> None:
+    async def press(self, action: Action, before: PageState, rec: StepFacts, timings: dict[str, float]) -> None:
         key = normalize_key(action.key) if action.key else None
         if key is None:
             key = key_from_description(action.description)
@@ -821,7 +811,7 @@ class Replayer:
         finally:
             timings["act"] = time.monotonic() - t
 
-    async def scroll(self, action: Action, before: PageState, rec: StepRecord, timings: dict[str, float]) -> None:
+    async def scroll(self, action: Action, before: PageState, rec: StepFacts, timings: dict[str, float]) -> None:
         vw, vh = self.viewport(before)[2:]
         amount = max(0.0, action.scroll_page)
         direction = action.direction
@@ -878,14 +868,14 @@ class Replayer:
             return
         rec.locator = LocatorInfo(**{**rec.locator.model_dump(), **info})
 
-    async def double_click(self, action: Action, before: PageState, rec: StepRecord,
+    async def double_click(self, action: Action, before: PageState, rec: StepFacts,
                            timings: dict[str, float]) -> None:
         await self._pointer(action, before, rec, timings, "double-click")
 
-    async def hover(self, action: Action, before: PageState, rec: StepRecord, timings: dict[str, float]) -> None:
+    async def hover(self, action: Action, before: PageState, rec: StepFacts, timings: dict[str, float]) -> None:
         await self._pointer(action, before, rec, timings, "hover")
 
-    async def _pointer(self, action: Action, before: PageState, rec: StepRecord, timings: dict[str, float],
+    async def _pointer(self, action: Action, before: PageState, rec: StepFacts, timings: dict[str, float],
                        what: str) -> None:
         """Double-click or hover what the description names. Rows and labels that react to a double
         click or a hover are often no interactive element (the listener sits on the list): when no
@@ -940,7 +930,7 @@ class Replayer:
         if clicks:
             await self.sandbox.call(what, self.page.mouse.click(x, y, click_count=clicks))
 
-    async def select(self, action: Action, before: PageState, rec: StepRecord, timings: dict[str, float]) -> None:
+    async def select(self, action: Action, before: PageState, rec: StepFacts, timings: dict[str, float]) -> None:
         """Pick `parameters.option` in the control the description names: a native <select> takes it
         directly (by label, else value, else the closest label); a custom dropdown is opened by a click
         and the option is then clicked like any element."""
@@ -987,7 +977,7 @@ class Replayer:
         finally:
             timings["act"] = time.monotonic() - t
 
-    async def drag(self, action: Action, before: PageState, rec: StepRecord, timings: dict[str, float]) -> None:
+    async def drag(self, action: Action, before: PageState, rec: StepFacts, timings: dict[str, float]) -> None:
         """Press on what the description names, move in small steps to what `parameters.target`
         describes, release: what both HTML5 drag-and-drop and pointer-driven sortable lists react to.
         Cards, list items and drop zones are often no interactive element: when no element matches the
@@ -1129,8 +1119,8 @@ def _complete(result: ReplayResult, task: Task, reason: str) -> None:
     for action in task.actions:
         if action.index in done:
             continue
-        rec = StepRecord(index=action.index, type=action.type, description=action.description,
-                         assertion=Verdict(verdict="fail", source="replay", reason=f"not performed: {reason}"[:500]))
+        rec = StepFacts(index=action.index, type=action.type, description=action.description,
+                        not_reached=reason[:500])
         result.steps.append(ReplayStep(record=rec, before=state, after=None))
     result.steps.sort(key=lambda s: s.record.index)
     if result.stopped_at is None:

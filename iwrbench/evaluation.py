@@ -13,18 +13,31 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from iwrbench import __version__, layout
 from iwrbench.dataset import Task
 from iwrbench.errors import InfrastructureError
-from iwrbench.fsutil import atomic_write_json, read_json, remove_stale_temp
-from iwrbench.judges.base import EXECUTION_SOURCE
-from iwrbench.records import EvalRecord, StepRecord, StepVisual, Verdict
-from iwrbench.scoring import compute_scores, judge_error, no_page_scores, verdict_counts
+from iwrbench.evaluation_settings import EvalSettings, RunSummary, TaskOutcome
+from iwrbench.fsutil import atomic_write_json, remove_stale_temp
+from iwrbench.judges.base import EXECUTION_SOURCE, not_executed
+from iwrbench.records import (
+    Classification,
+    EvalRecord,
+    GenerationRecord,
+    JudgeMap,
+    PageOrigin,
+    SandboxRecord,
+    StepRecord,
+    StepVisual,
+    Verdict,
+    read_record,
+)
+from iwrbench.scoring import compute_scores, no_page_scores, no_page_steps, task_error, verdict_counts
 from iwrbench.states import ReplayResult, ReplayStep
+from iwrbench.trace import build_trace, write_trace
 
 log = logging.getLogger("iwrbench.evaluate")
 
@@ -33,72 +46,15 @@ log = logging.getLogger("iwrbench.evaluate")
 # replay go on while the judging, at its lower priority, takes the CPU the replay leaves idle; each
 # task's hard cap still covers its judging, and the run ends when the last judging ends.
 JUDGED_BEHIND = 3
-
-
-@dataclass
-class EvalSettings:
-    judge: str | None = None  # judge model name (assertions, rubric); None = the offline judges
-    agent: str | None = None  # model that picks elements: None = the judge model, "offline" = the offline locator
-    workers: int = 2
-    force: bool = False
-    visual: bool = True  # visual scoring on (off only for benchmarking the replay)
-    image_metric: str = "ssim"  # ssim | dinov2
-    step_timeout: float = 10.0
-    load_timeout: float = 15.0
-    task_timeout: float | None = None  # hard cap per task; default scales with the number of actions
-    variant: tuple[str, ...] = ()  # run-slug tags of the pages (layout.variant_tags), e.g. ("video",)
-
-    @property
-    def agent_model(self) -> str | None:
-        """The model that picks elements, or None for the offline locator."""
-        if self.agent is None:
-            return self.judge
-        return None if self.agent == layout.OFFLINE_JUDGE else self.agent
-
-    @property
-    def folder(self) -> str:
-        """The judge folder's name: `offline`, the judge's slug, or `<judge>+agent-<agent>`."""
-        return layout.evaluator_slug(self.judge, self.agent_model)
-
-    def page_dir(self, result: Path, task_id: str, model: str, epoch: int = 1) -> Path:
-        return layout.page_dir(result, task_id, model, self.variant, epoch)
-
-    def eval_dir(self, result: Path, task_id: str, model: str, epoch: int = 1) -> Path:
-        return layout.eval_dir(result, task_id, model, self.judge, self.variant, epoch, agent=self.agent_model)
-
-    def task_cap(self, task: Task) -> float:
-        if self.task_timeout:
-            return self.task_timeout
-        models = self.judge or self.agent_model
-        return 60.0 + len(task.actions) * (3 * self.step_timeout if models else 2 * self.step_timeout)
-
-
-@dataclass
-class TaskOutcome:
-    task_id: str
-    status: str  # scored | error | skipped
-    record: EvalRecord | None = None
-    message: str = ""
-
-
-@dataclass
-class RunSummary:
-    outcomes: list[TaskOutcome] = field(default_factory=list)
-    seconds: float = 0.0
-
-    def count(self, status: str) -> int:
-        return sum(o.status == status for o in self.outcomes)
-
-
 def is_finished(path: Path, force: bool) -> bool:
     """A finished eval.json is skipped on rerun; an errored or unreadable one is redone."""
     if force:
         return False
-    data = read_json(path)
-    return bool(data) and data.get("status") == "scored"
+    rec = read_record(EvalRecord, path)
+    return rec is not None and rec.status == "scored"
 
 
-def _now() -> str:
+def timestamp() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
@@ -108,55 +64,51 @@ def _base_record(task: Task, model: str, settings: EvalSettings, result: Path | 
     page_dir = settings.page_dir(result, task.id, model, epoch) if result is not None else None
     return EvalRecord(
         task_id=task.id, model=model, judge=layout.judge_slug(settings.judge),
-        agent=layout.judge_slug(settings.agent_model),
-        generation=generation_info(page_dir) if page_dir is not None else {},
+        agent=layout.judge_slug(settings.agent_model), epoch=epoch,
+        run_slug=layout.run_slug(model, settings.variant, epoch),
+        generation=page_origin(page_dir) if page_dir is not None else PageOrigin(),
         total_steps=len(task.actions),
-        classification={"domain": cls.domain, "sub_domain": cls.sub_domain,
-                         "visual_complexity": cls.visual_complexity,
-                         "interaction_complexity": cls.interaction_complexity},
+        classification=Classification(domain=cls.domain, sub_domain=cls.sub_domain,
+                                      visual_complexity=cls.visual_complexity,
+                                      interaction_complexity=cls.interaction_complexity),
+        source_website=task.source_website or None,
         judges=judge_map(settings), harness_version=__version__,
-        **({"variant": list(settings.variant), "video_input": layout.video_input_of(settings.variant)}
-           if settings.variant else {}),
+        variant=list(settings.variant) if settings.variant else None,
+        video_input=layout.video_input_of(settings.variant) if settings.variant else None,
     )
 
 
-GENERATION_KEYS = ("protocol", "prompt_file", "imported_from", "imported_sha256")
-
-
-def generation_info(page_dir: Path) -> dict:
+def page_origin(page_dir: Path) -> PageOrigin:
     """What made the page (protocol, prompt file, or the file it was imported from), from its
     generation.json, so eval.json and the reports say it."""
-    gen = read_json(page_dir / "generation.json")
-    return {k: gen[k] for k in GENERATION_KEYS if gen.get(k) is not None} if isinstance(gen, dict) else {}
+    gen = read_record(GenerationRecord, page_dir / layout.GENERATION_FILE)
+    if gen is None:
+        return PageOrigin()
+    return PageOrigin(protocol=gen.protocol, prompt_file=gen.prompt_file, imported_from=gen.imported_from,
+                      imported_sha256=gen.imported_sha256)
 
 
-def judge_map(settings: EvalSettings) -> dict[str, str | None]:
+def judge_map(settings: EvalSettings) -> JudgeMap:
     """Which judge produced which score: reports print this so no number hides its source."""
     from iwrbench.judges.image_similarity import image_metric_label
     from iwrbench.judges.ocr import ENGINE_ID
 
     llm = settings.judge
-    return {
-        "locator": settings.agent_model or "offline",
-        "assertion": llm or "offline",
-        "visual_low": f"ocr+{settings.image_metric}" if settings.visual else None,
-        "visual_high": llm if (llm and settings.visual) else None,
-        "ocr_engine": ENGINE_ID if settings.visual else None,
-        "image_metric": image_metric_label(settings.image_metric) if settings.visual else None,
-    }
-
-
-def _unperformed_steps(task: Task, reason: str) -> list[StepRecord]:
-    return [StepRecord(index=a.index, type=a.type, description=a.description,
-                       assertion=Verdict(verdict="fail", source="replay", reason=reason))
-            for a in task.actions]
+    return JudgeMap(
+        locator=settings.agent_model or "offline",
+        assertion=llm or "offline",
+        visual_low=f"ocr+{settings.image_metric}" if settings.visual else None,
+        visual_high=llm if (llm and settings.visual) else None,
+        ocr_engine=ENGINE_ID if settings.visual else None,
+        image_metric=image_metric_label(settings.image_metric) if settings.visual else None,
+    )
 
 
 def no_page_record(task: Task, model: str, settings: EvalSettings, why: str,
                    result: Path | None = None, epoch: int = 1) -> EvalRecord:
     """The model produced no page: every action fails, every score is 0, and the task is counted."""
     rec = _base_record(task, model, settings, result, epoch)
-    rec.steps = _unperformed_steps(task, f"no page: {why}")
+    rec.steps = no_page_steps(((a.index, a.type, a.description) for a in task.actions), why)
     rec.scores = no_page_scores(high_level=bool(settings.judge and settings.visual))
     rec.error, rec.error_kind = why, "no_page"
     return rec
@@ -173,12 +125,13 @@ def page_problem(task: Task, result: Path, model: str, variant: tuple[str, ...] 
                  epoch: int = 1) -> tuple[str, str] | None:
     """(kind, reason) when there is no page to replay: `no_page` (model's fault) or `infrastructure`."""
     page = layout.page_path(result, task.id, model, variant, epoch)
-    gen = read_json(layout.generation_path(result, task.id, model, variant, epoch)) or {}
-    if gen.get("status") == "failed" and gen.get("error_kind") in ("infrastructure", "data"):
-        return gen["error_kind"], f"generation failed ({gen.get('error_kind')}): {gen.get('error')}"
+    gen = read_record(GenerationRecord, layout.generation_path(result, task.id, model, variant, epoch))
+    failed = gen is not None and gen.status == "failed"
+    if failed and gen.error_kind in ("infrastructure", "data"):
+        return gen.error_kind, f"generation failed ({gen.error_kind}): {gen.error}"
     if not page.is_file():
-        if gen.get("status") == "failed":
-            return "no_page", f"generation failed: {gen.get('error')}"
+        if failed:
+            return "no_page", f"generation failed: {gen.error}"
         return "no_page", f"no generated page at {page}"
     return None
 
@@ -212,58 +165,69 @@ def unreadable_image(path: Path) -> str | None:
     return None
 
 
+Judged = tuple[Verdict, StepVisual | None]  # a step's assertion verdict and its visual scores
+
+
 class TaskEvaluator:
-    """Judges and scores one replayed task. Holds the judges and visual scorer shared across tasks."""
+    """Judges and scores one replayed task from what the replay recorded (its ReplayResult, or the same
+    read back from trace.json). Holds the judges and visual scorer shared across tasks."""
 
     def __init__(self, settings: EvalSettings, assertion_judge, visual_scorer):
         self.settings = settings
         self.assertion_judge = assertion_judge
         self.visual_scorer = visual_scorer
 
-    async def judge_step(self, task: Task, step: ReplayStep) -> None:
+    async def verdict(self, task: Task, step: ReplayStep) -> Verdict:
+        if not step.record.executed or step.after is None:
+            return not_executed(step)
         action = task.actions[step.record.index - 1]
-        if not action.has_assertion and step.record.executed and step.after is not None:
+        if not action.has_assertion:
             # The data gives no logical assertion for this action: nothing to judge, so the step holds
             # when it was performed, and says so (reports count these steps apart).
             note = getattr(self.assertion_judge, "note", None)
             if note is not None:
                 note(task, step)  # the offline judge measures later spans from this step's state
-            step.record.assertion = Verdict(verdict="pass", source=EXECUTION_SOURCE,
-                                            reason="no logical assertion in the data: judged on execution alone")
-            return
+            return Verdict(verdict="pass", source=EXECUTION_SOURCE,
+                           reason="no logical assertion in the data: judged on execution alone")
         try:
-            step.record.assertion = await self.assertion_judge.judge(task, step)
+            return await self.assertion_judge.judge(task, step)
         except Exception as exc:  # a judge crash is an infrastructure error, never a pass
             log.warning("task %s step %d: assertion judge failed: %s", task.id, step.record.index, exc)
-            step.record.assertion = Verdict(verdict="error", source=layout.judge_slug(self.settings.judge),
-                                            reason=f"judge failed: {type(exc).__name__}: {exc}"[:300])
+            return Verdict(verdict="error", source=layout.judge_slug(self.settings.judge),
+                           reason=f"judge failed: {type(exc).__name__}: {exc}"[:300])
 
-    async def judge_and_score(self, task: Task, step: ReplayStep) -> None:
-        """One executed step: its assertion verdict, then its visual scores when the action is flagged."""
-        await self.judge_step(task, step)
+    async def judge_and_score(self, task: Task, step: ReplayStep) -> Judged:
+        """One step: its assertion verdict, then its visual scores when it was performed and is flagged."""
+        verdict = await self.verdict(task, step)
         action = task.actions[step.record.index - 1]
-        if action.visual_evaluation_flag and step.after is not None:
-            step.record.visual = await self.score_visual(task, action.index, step.after.screenshot)
+        visual = None
+        if step.record.executed and action.visual_evaluation_flag and step.after is not None:
+            visual = await self.score_visual(task, action.index, step.after.screenshot)
+        return verdict, visual
 
-    async def judge_steps(self, task: Task, steps: list[ReplayStep], early: StepJudging | None = None) -> None:
-        """Judge and score every executed step: those `early` already started are awaited, the rest done now."""
-        started = await early.finish() if early is not None else set()
+    async def judge_steps(self, task: Task, steps: list[ReplayStep],
+                          early: StepJudging | None = None) -> dict[int, Judged]:
+        """Every step judged, by action index: those `early` already started are awaited, the rest done now."""
+        judged = await early.finish() if early is not None else {}
         for step in steps:
-            if step.record.executed and id(step) not in started:
-                await self.judge_and_score(task, step)
+            if step.record.index not in judged:
+                judged[step.record.index] = await self.judge_and_score(task, step)
+        return judged
 
-    async def score_stand_ins(self, task: Task, steps: list[ReplayStep]) -> None:
+    async def score_stand_ins(self, task: Task, steps: list[ReplayStep],
+                              judged: dict[int, Judged]) -> dict[int, StepVisual]:
         """Every flagged step without a visual of its own (never reached, or no screenshot) is scored
         against the page's last captured state before it, for VFS_all only (scoring.py)."""
-        async def one(step: ReplayStep) -> None:
+        async def one(step: ReplayStep) -> tuple[int, StepVisual | None]:
             shot = step.before.screenshot if step.before is not None else None
             visual = await self.score_visual(task, step.record.index, shot)
-            if visual is not None and shot is not None:
-                visual.compared_with = shot.name
-                step.record.visual_last_state = visual
+            if visual is None or shot is None:
+                return step.record.index, None
+            return step.record.index, visual.model_copy(update={"compared_with": shot.name})
 
-        await asyncio.gather(*(one(s) for s in steps if s.record.visual is None
-                               and task.actions[s.record.index - 1].visual_evaluation_flag))
+        got = await asyncio.gather(*(one(s) for s in steps if judged[s.record.index][1] is None
+                                     and task.actions[s.record.index - 1].visual_evaluation_flag))
+        return {k: v for k, v in got if v is not None}
 
     async def score_visual(self, task: Task, k: int, screenshot: Path | None) -> StepVisual | None:
         gt = task.checkpoint(k)
@@ -274,21 +238,22 @@ class TaskEvaluator:
     async def evaluate(self, task: Task, model: str, replay: ReplayResult,
                        early: StepJudging | None = None, result: Path | None = None, epoch: int = 1) -> EvalRecord:
         rec = _base_record(task, model, self.settings, result, epoch)
-        rec.sandbox = dict(replay.sandbox)
+        rec.sandbox = SandboxRecord.model_validate(replay.sandbox)
         if replay.error:  # the caller cancels what `early` started
             rec.status, rec.error, rec.error_kind = "error", f"replay failed: {replay.error}", "infrastructure"
             return rec
-        await self.judge_steps(task, replay.steps, early)
+        judged = await self.judge_steps(task, replay.steps, early)
         rec.initial_screenshot = replay.initial.screenshot.name if replay.initial.screenshot else None
         rec.initial = await self.score_visual(task, 0, replay.initial.screenshot)
-        await self.score_stand_ins(task, replay.steps)
-        rec.steps = [s.record for s in replay.steps]
+        stand_ins = await self.score_stand_ins(task, replay.steps, judged)
+        rec.steps = [StepRecord(**s.record.model_dump(), assertion=judged[s.record.index][0],
+                                visual=judged[s.record.index][1], visual_last_state=stand_ins.get(s.record.index))
+                     for s in replay.steps]
         rec.scores, rec.success_steps = compute_scores(rec.steps, rec.initial, len(task.actions), has_page=True)
         rec.verdict_counts = verdict_counts(rec.steps)
-        broken = judge_error(rec.steps, rec.initial)
+        broken = task_error(rec.steps, rec.initial)
         if broken:
-            rec.status, rec.error_kind = "error", "infrastructure"
-            rec.error = f"{broken}; rerun to retry"
+            rec.status, rec.error_kind, rec.error = "error", "infrastructure", broken
         return rec
 
 
@@ -307,16 +272,15 @@ class StepJudging:
 
     def __init__(self, evaluator: TaskEvaluator, task: Task):
         self.evaluator, self.task = evaluator, task
-        self.jobs: dict[int, asyncio.Task[None]] = {}
+        self.jobs: dict[int, asyncio.Task[Judged]] = {}
 
     def __call__(self, step: ReplayStep) -> None:
-        self.jobs[id(step)] = asyncio.ensure_future(self.evaluator.judge_and_score(self.task, step))
+        self.jobs[step.record.index] = asyncio.ensure_future(self.evaluator.judge_and_score(self.task, step))
 
-    async def finish(self) -> set[int]:
-        """Wait for every started judging; the ids of the steps they judged."""
-        if self.jobs:
-            await asyncio.gather(*self.jobs.values())
-        return set(self.jobs)
+    async def finish(self) -> dict[int, Judged]:
+        """Wait for every started judging; what each judged step got, by action index."""
+        done = await asyncio.gather(*self.jobs.values()) if self.jobs else []
+        return dict(zip(self.jobs, done, strict=True))
 
     def cancel(self) -> None:
         """Stop what is still running; a finished job's failure is read here (the task's outcome
@@ -351,13 +315,16 @@ async def run_evaluation(tasks: list[Task], result: Path, model: str, settings: 
     summary = RunSummary()
     todo: list[Task] = []
     for task in tasks:
-        path = settings.eval_dir(result, task.id, model, epoch) / "eval.json"
+        path = settings.eval_dir(result, task.id, model, epoch) / layout.EVAL_FILE
         remove_stale_temp(path.parent)  # left by a run killed mid-write; this task's folder is ours now
         if is_finished(path, settings.force):
             summary.outcomes.append(TaskOutcome(task.id, "skipped", message="already evaluated"))
             if progress:
                 progress(summary.outcomes[-1])
         else:
+            # The replay about to run replaces the one recorded: a trace of an earlier replay must never
+            # be judged again as if it were of the page as it is now.
+            (path.parent / layout.TRACE_FILE).unlink(missing_ok=True)
             todo.append(task)
     if not todo:
         summary.seconds = time.monotonic() - started
@@ -371,8 +338,8 @@ async def run_evaluation(tasks: list[Task], result: Path, model: str, settings: 
         queue.put_nowait(task)
 
     def finish(task: Task, rec: EvalRecord) -> None:
-        rec.finished_at = _now()
-        atomic_write_json(settings.eval_dir(result, task.id, model, epoch) / "eval.json", rec.model_dump(mode="json"))
+        rec.finished_at = timestamp()
+        atomic_write_json(settings.eval_dir(result, task.id, model, epoch) / layout.EVAL_FILE, rec.model_dump(mode="json"))
         outcome = TaskOutcome(task.id, rec.status, rec, rec.error or "")
         summary.outcomes.append(outcome)
         if progress:
@@ -399,6 +366,9 @@ async def run_evaluation(tasks: list[Task], result: Path, model: str, settings: 
         except BaseException:
             early.cancel()  # a hard timeout or a crash: judging this task's steps stops with it
             raise
+        write_trace(out_dir, build_trace(replay, task_id=task.id, model=model, epoch=epoch,
+                                         run_slug=layout.run_slug(model, settings.variant, epoch),
+                                         agent=layout.judge_slug(settings.agent_model), page=page_dir / layout.PAGE_FILE))
         return Replayed(replay, early)
 
     def failed(task: Task, exc: BaseException, cap: float) -> EvalRecord:

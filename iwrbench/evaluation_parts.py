@@ -8,10 +8,11 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from iwrbench.judges import build_judges
 from iwrbench.judges.llm_json import DEFAULT_MAX_TOKENS, DEFAULT_TIMEOUT
 
 if TYPE_CHECKING:
-    from iwrbench.evaluation import EvalSettings
+    from iwrbench.evaluation_settings import EvalSettings
 
 
 
@@ -49,10 +50,10 @@ def prompt_model(name: str):
     return get_model(name, resolve_settings(spec.provider, flags), allow_builtin=False)
 
 
-def check_judge_available(settings: EvalSettings) -> None:
-    """Fail before any work (one-line UserError) when the judge or agent is unknown or its key is
-    missing, or the image metric cannot run here."""
-    for name in {settings.judge, settings.agent_model} - {None}:
+def check_judge_available(settings: EvalSettings, *, agent: bool = True) -> None:
+    """Fail before any work (one-line UserError) when the judge or agent (`agent`: it will pick elements) is
+    unknown or its key is missing, or the image metric cannot run here."""
+    for name in {settings.judge, settings.agent_model if agent else None} - {None}:
         prompt_model(name)
     if settings.visual and settings.image_metric in ("dinov2", "dinov2-paper"):
         from iwrbench.errors import UserError
@@ -63,9 +64,15 @@ def check_judge_available(settings: EvalSettings) -> None:
             raise UserError(f"--image-metric {settings.image_metric} is not available here: {why}")
 
 
+def build_judge_parts(settings: EvalSettings) -> EvalParts:
+    """The judges alone (evaluate.py --rejudge: nothing picks elements, so the agent model is not needed)."""
+    model = judge_model(settings) if settings.judge else None
+    assertion_judge, visual_scorer = build_judges(model, image_metric=settings.image_metric)
+    return EvalParts(None, assertion_judge, visual_scorer, model)
+
+
 def build_parts(settings: EvalSettings) -> EvalParts:
     from iwrbench.agent import LLMLocator
-    from iwrbench.judges import build_judges
     from iwrbench.locator import OfflineLocator
 
     model = judge_model(settings) if settings.judge else None

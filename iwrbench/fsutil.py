@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -52,6 +53,35 @@ def atomic_write_text(path: str | os.PathLike, text: str, *, only_if_changed: bo
 def atomic_write_json(path: str | os.PathLike, obj: Any, *, only_if_changed: bool = False) -> Path:
     return atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n",
                              only_if_changed=only_if_changed)
+
+
+def atomic_link_or_copy(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
+    """Put `src` at `dst` atomically: a hard link where the file system allows (no bytes copied), else a
+    copy. An existing `dst` is replaced; a file already the same inode is left alone."""
+    src, dst = Path(src), Path(dst)
+    try:
+        if dst.samefile(src):
+            return dst
+    except OSError:
+        pass
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
+    os.close(fd)
+    try:
+        os.unlink(tmp)
+        try:
+            os.link(src, tmp)
+        except OSError:  # another file system, or links not allowed: copy the bytes
+            shutil.copyfile(src, tmp)
+            os.chmod(tmp, 0o644)
+        os.replace(tmp, dst)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return dst
 
 
 def read_json(path: str | os.PathLike) -> Any | None:

@@ -32,10 +32,9 @@ from iwrbench.fsutil import (
     atomic_write_bytes,
     atomic_write_json,
     atomic_write_text,
-    read_json,
     remove_stale_temp,
 )
-from iwrbench.layout import page_dir
+from iwrbench.layout import ASSETS_FOLDER, EVAL_FOLDER, GENERATION_FILE, PAGE_FILE, page_dir
 from iwrbench.media import MediaError, allocate, encode_frame, encode_image_file, sample_video
 from iwrbench.models.base import ImagePart, ModelError, ModelRequest
 from iwrbench.models.builtin import BuiltinModel, TaskDataError
@@ -67,7 +66,7 @@ from iwrbench.protocol import (
     paper_frame_budget,
     read_paper_frames,
 )
-from iwrbench.records import GenerationRecord
+from iwrbench.records import GenerationRecord, read_record
 from iwrbench.video_clip import VideoClip, VideoSettings, prepare_clip
 
 log = logging.getLogger("iwrbench.generate")
@@ -177,7 +176,7 @@ def copy_folder_beside(folder: Path, out_dir: Path) -> int:
     count = 0
     for src in sorted(folder.rglob("*")):
         rel = src.relative_to(folder)
-        if not src.is_file() or rel.as_posix() in ("index.html", "generation.json") or rel.parts[0] == "eval":
+        if not src.is_file() or rel.as_posix() in (PAGE_FILE, GENERATION_FILE) or rel.parts[0] == EVAL_FOLDER:
             continue
         (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
         _link_or_copy(src, out_dir / rel)
@@ -190,7 +189,7 @@ def write_page(out_dir: Path, html: str, *, assets_from: Path | None, assets: li
     """Write assets/ (exactly the files the page uses; stale ones from an earlier run removed), then
     index.html. Returns the asset names written."""
     generated = generated or {}
-    adir = out_dir / "assets"
+    adir = out_dir / ASSETS_FOLDER
     wanted = set(assets) | set(generated)
     if adir.is_dir():
         for old in adir.iterdir():
@@ -206,7 +205,7 @@ def write_page(out_dir: Path, html: str, *, assets_from: Path | None, assets: li
         atomic_write_bytes(adir / name, data)
     if not wanted and adir.is_dir() and not any(adir.iterdir()):
         adir.rmdir()
-    atomic_write_text(out_dir / "index.html", html)
+    atomic_write_text(out_dir / PAGE_FILE, html)
     return sorted(wanted)
 
 
@@ -342,8 +341,8 @@ def _now() -> str:
 
 
 def already_done(out_dir: Path) -> bool:
-    prev = read_json(out_dir / "generation.json")
-    return isinstance(prev, dict) and prev.get("status") == "done" and (out_dir / "index.html").is_file()
+    prev = read_record(GenerationRecord, out_dir / GENERATION_FILE)
+    return prev is not None and prev.status == "done" and (out_dir / PAGE_FILE).is_file()
 
 
 async def generate_task(task: Task, model: RemoteModel | BuiltinModel, settings: GenerationSettings,
@@ -352,7 +351,7 @@ async def generate_task(task: Task, model: RemoteModel | BuiltinModel, settings:
     """Generate (or skip) one task's page of `epoch` (an independent generation with the same settings,
     in its own folder: layout.py) and write its generation.json. Never raises for a task's failure."""
     out_dir = page_dir(result, task.id, model.name, settings.variant, epoch)
-    for folder in (out_dir, out_dir / "assets"):
+    for folder in (out_dir, out_dir / ASSETS_FOLDER):
         remove_stale_temp(folder)  # left by a run killed mid-write; this task's folder is ours now
     if not settings.force and already_done(out_dir):
         return TaskOutcome(task.id, "skipped", None, epoch)
@@ -380,15 +379,16 @@ async def generate_task(task: Task, model: RemoteModel | BuiltinModel, settings:
     record.seconds = round(time.monotonic() - start, 3)
     record.finished_at = _now()
     if record.status != "done":
-        stale = out_dir / "index.html"
+        stale = out_dir / PAGE_FILE
         if stale.exists():
             stale.unlink()  # generation.json says failed: no page from an earlier run may remain
-    atomic_write_json(out_dir / "generation.json", record.model_dump(mode="json"))
+    atomic_write_json(out_dir / GENERATION_FILE, record.model_dump(mode="json"))
     return TaskOutcome(task.id, record.status, record, epoch)
 
 
 def _extra(record: GenerationRecord, **fields: Any) -> None:
-    """Fields beyond the GenerationRecord core (it allows extras); they land in generation.json."""
+    """Set fields of the record beyond its core (each declared in records.GenerationRecord, and validated
+    as it is set)."""
     for key, value in fields.items():
         setattr(record, key, value)
 
@@ -410,7 +410,7 @@ async def _run_builtin(task: Task, model: BuiltinModel, record: GenerationRecord
         html, assets = page.html, []
     if page.folder is not None:  # a multi-file page as it is: its own files, its own assets/ folder
         _extra(record, files_copied=await asyncio.to_thread(copy_folder_beside, page.folder, out_dir))
-        await asyncio.to_thread(atomic_write_text, out_dir / "index.html", html)
+        await asyncio.to_thread(atomic_write_text, out_dir / PAGE_FILE, html)
         written: list[str] = []
     else:
         written = await asyncio.to_thread(write_page, out_dir, html, assets_from=task.assets_dir, assets=assets,

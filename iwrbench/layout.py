@@ -20,6 +20,17 @@ from pathlib import Path
 from typing import Any
 
 OFFLINE_JUDGE = "offline"
+
+# The names of the files and folders under --result (design.md); no other module spells them.
+PAGE_FILE = "index.html"
+GENERATION_FILE = "generation.json"
+ASSETS_FOLDER = "assets"
+EVAL_FOLDER = "eval"  # <page folder>/eval/<judge folder>/
+EVAL_FILE = "eval.json"
+TRACE_FILE = "trace.json"
+REPORTS_FOLDER = "reports"  # <result>/reports/<judge folder>/
+MANIFESTS_FOLDER = "manifests"  # <reports folder>/manifests/<run slug>.json
+MANIFEST_FILE = "manifest.json"  # a judge folder's manifest when the run named no model
 VARIANT_SEP = "--"
 EPOCH_SEP = "@epoch-"
 _TAG = re.compile(r"^[a-z0-9][a-z0-9.]*(?:-[a-z0-9.]+)*$")
@@ -143,21 +154,21 @@ def page_dir(result: Path, task_id: str, model: str, variant: Sequence[str] = ()
 
 
 def page_path(result: Path, task_id: str, model: str, variant: Sequence[str] = (), epoch: int = 1) -> Path:
-    return page_dir(result, task_id, model, variant, epoch) / "index.html"
+    return page_dir(result, task_id, model, variant, epoch) / PAGE_FILE
 
 
 def generation_path(result: Path, task_id: str, model: str, variant: Sequence[str] = (), epoch: int = 1) -> Path:
-    return page_dir(result, task_id, model, variant, epoch) / "generation.json"
+    return page_dir(result, task_id, model, variant, epoch) / GENERATION_FILE
 
 
 def eval_dir(result: Path, task_id: str, model: str, judge: str | None, variant: Sequence[str] = (),
              epoch: int = 1, *, agent: str | None | _SameAsJudge = SAME_AS_JUDGE) -> Path:
-    return page_dir(result, task_id, model, variant, epoch) / "eval" / evaluator_slug(judge, agent)
+    return page_dir(result, task_id, model, variant, epoch) / EVAL_FOLDER / evaluator_slug(judge, agent)
 
 
 def eval_path(result: Path, task_id: str, model: str, judge: str | None, variant: Sequence[str] = (),
               epoch: int = 1, *, agent: str | None | _SameAsJudge = SAME_AS_JUDGE) -> Path:
-    return eval_dir(result, task_id, model, judge, variant, epoch, agent=agent) / "eval.json"
+    return eval_dir(result, task_id, model, judge, variant, epoch, agent=agent) / EVAL_FILE
 
 
 def step_screenshot_name(k: int) -> str:
@@ -165,7 +176,7 @@ def step_screenshot_name(k: int) -> str:
 
 
 def reports_dir(result: Path, judge: str | None, *, agent: str | None | _SameAsJudge = SAME_AS_JUDGE) -> Path:
-    return Path(result) / "reports" / evaluator_slug(judge, agent)
+    return Path(result) / REPORTS_FOLDER / evaluator_slug(judge, agent)
 
 
 def epochs_found(result: Path, task_ids: Sequence[str], model: str, variant: Sequence[str] = ()) -> list[int]:

@@ -295,14 +295,6 @@ def bgr_to_png(bgr: np.ndarray, size: tuple[int, int] | None = None) -> bytes:
 # ---------------------------------------------------------------- budget
 
 
-@dataclass(frozen=True)
-class ImageBudget:
-    """How many images one request may carry in all, and their longest side in pixels."""
-
-    max_images: int = 70
-    max_side: int = 1280
-
-
 def allocate(n_frames: int, n_sheets: int, max_images: int) -> tuple[int, int]:
     """(frames, sheets) that fit `max_images`. Contact sheets come first (without them the model cannot
     name the assets), but at least two frames (first and last state) are kept when the budget allows."""

@@ -1,4 +1,4 @@
-"""The generation prompt, in one place. tests/test_prompt.py freezes its text: change it on purpose.
+"""The generation prompt, in one place. tests/unit/test_prompt.py freezes its text: change it on purpose.
 
 The model gets the benchmark's inputs (video frames, labelled contact sheets of the assets, the
 recording resolution) and the benchmark's rules for the page (one self-contained index.html, assets

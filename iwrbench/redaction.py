@@ -16,12 +16,22 @@ import threading
 from collections.abc import Mapping
 
 REDACTED = "<redacted>"
-SECRET_VAR = re.compile(r"(API_KEY|_TOKEN|_SECRET|_PASSWORD)$", re.IGNORECASE)
+# What makes a name (an environment variable, a settings or header key) name a secret: one of these words
+# anywhere in it, or "key" as its last word (OPENAI_API_KEY, x-api-key, secret_key; not key_frames).
+SECRET_WORDS = frozenset({"apikey", "token", "secret", "password", "passwd", "pwd", "authorization", "cookie",
+                          "credential", "credentials"})
 MIN_LENGTH = 8  # shorter values ("x" for a local server) would mangle ordinary text and protect nothing
 
 _secrets: set[str] = set()
 _lock = threading.Lock()
 _factory_installed = False
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether a variable or key called `name` holds a secret (the one rule for the environment, the run
+    manifest's settings and anything else filtered by name). `max_tokens` and `input_tokens` do not."""
+    words = [w for w in re.split(r"[^a-z0-9]+", re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", str(name)).lower()) if w]
+    return bool(words) and (words[-1] == "key" or any(w in SECRET_WORDS for w in words))
 
 
 def register(secret: str | None) -> None:
@@ -36,7 +46,7 @@ def register_environment(env: Mapping[str, str] | None = None) -> None:
     """Register the value of every variable that names a key, token, secret or password."""
     env = os.environ if env is None else env
     for name, value in env.items():
-        if SECRET_VAR.search(name):
+        if is_secret_name(name):
             register(value)
 
 

@@ -7,7 +7,7 @@ only from eval.json files stored under that judge's slug, so scores of different
 one mean. A model report is per run slug (layout.py): the epochs of one run (`<run_slug>@epoch-<e>`
 folders) are one report; different variant tags are different reports, never averaged together.
 
-Counting rules, in one place (`classify`), per evaluation (one task, one epoch):
+Counting rules, in one place (scoring.classify, scoring.counted_scores), per evaluation (one task, one epoch):
 - a task whose page was never generated (`error_kind` "no_page") scores 0 and is counted;
 - an evaluation that broke (`status` "error" or `error_kind` "infrastructure"/"data", or an eval.json
   that cannot be read or belongs elsewhere) is not counted and is listed under `errors`;
@@ -20,37 +20,47 @@ A task's score is the mean over its counted epochs; the model's mean is the mean
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
+from iwrbench import report_board
 from iwrbench.dataset import Task
 from iwrbench.fsutil import (
     atomic_write_bytes,
     atomic_write_json,
     atomic_write_text,
-    read_json,
     remove_stale_temp,
 )
 from iwrbench.layout import (
+    MANIFEST_FILE,
+    MANIFESTS_FOLDER,
     OFFLINE_JUDGE,
+    REPORTS_FOLDER,
     normalize_evaluator_slug,
     parse_evaluator_slug,
     run_slug,
     video_input_of,
 )
 from iwrbench.layout import judge_slug as slug_of_judge
-from iwrbench.manifest import collect_manifest
-from iwrbench.report_board import COMPARISONS_FILE, REPORT_MARK, leaderboard_md, leaderboard_text
-from iwrbench.report_rows import VERDICTS, ModelResult, TaskRow, collect_judge, discover, load_record
+from iwrbench.manifest import Manifest, collect_manifest
+from iwrbench.records import EvalRecord, parse_record, read_record
+from iwrbench.report_board import COMPARISONS_FILE, REPORT_MARK, leaderboard_md
+from iwrbench.report_rows import (
+    VERDICTS,
+    CheckpointMode,
+    ModelResult,
+    TaskRow,
+    collect_judge,
+    discover,
+    load_record,
+)
+from iwrbench.report_schema import read_report, report_json
 from iwrbench.report_stats import CATEGORIES, PARTS, UNSPECIFIED, by_category, summarize
 from iwrbench.report_text import md_text, render_csv, render_md
 
 __all__ = ["CATEGORIES", "PARTS", "UNSPECIFIED", "ModelResult", "TaskRow", "build_reports", "discover",
            "leaderboard_text", "load_record", "md_text"]
 
-REPORT_FORMAT = 2  # 2: ci95, stderr, VFS_all, final_all, epochs (all additions)
-CheckpointMode = Literal["auto", "link", "copy"]
 STALE_TEMP_SECONDS = 600.0  # reports of one judge may be rebuilt by two runs at once
 
 
@@ -70,21 +80,21 @@ def _evaluation_rows(m: ModelResult) -> list[TaskRow]:
     return [r for tid in (row.task_id for row in m.rows) for r in m.epoch_rows.get(tid, {}).values()]
 
 
-def generation_summary(records: dict[Any, Any]) -> dict[str, Any]:
+def generation_summary(records: dict[Any, EvalRecord]) -> dict[str, Any]:
     """What made the pages, over the evaluations: protocols, prompt files, imports."""
     protocols: Counter = Counter()
     prompts: dict[str, dict[str, Any]] = {}
     imported = 0
     for rec in records.values():
-        gen = getattr(rec, "generation", None) or {}
-        if gen.get("imported_from"):
+        gen = rec.generation
+        if gen.imported_from:
             imported += 1
             protocols["imported"] += 1
         else:
-            protocols[str(gen.get("protocol") or "not recorded")] += 1
-        pf = gen.get("prompt_file")
-        if isinstance(pf, dict) and pf.get("sha256"):
-            entry = prompts.setdefault(str(pf["sha256"]), {"name": pf.get("name"), "sha256": pf["sha256"], "tasks": 0})
+            protocols[str(gen.protocol or "not recorded")] += 1
+        pf = gen.prompt_file
+        if pf is not None and pf.sha256:
+            entry = prompts.setdefault(pf.sha256, {"name": pf.name, "sha256": pf.sha256, "tasks": 0})
             entry["tasks"] += 1
     return {"protocols": dict(sorted(protocols.items())), "prompt_files": list(prompts.values()),
             "imported": imported}
@@ -134,9 +144,7 @@ def model_report(m: ModelResult, judge: str, manifest: dict[str, Any], tasks_kno
                      "not used.")
     versions = Counter(r.harness_version or "unknown" for r in evaluations if r.status != "missing")
     finished = sorted(r.finished_at for r in evaluations if r.finished_at)
-    return {
-        "report": REPORT_MARK,
-        "format": REPORT_FORMAT,
+    return report_json({
         "model": m.name,
         "model_slug": m.slug,
         "variant": list(m.variant),
@@ -164,36 +172,42 @@ def model_report(m: ModelResult, judge: str, manifest: dict[str, Any], tasks_kno
                         "first_finished_at": finished[0] if finished else None,
                         "last_finished_at": finished[-1] if finished else None},
         "notes": notes,
-        "tasks": [asdict(r) for r in rows],
-    }
+        "tasks": [r.model_dump(mode="json") for r in rows],
+    })
+
+
+def leaderboard_text(result: Path, judge_slug: str) -> str:
+    """Plain-text leaderboard of one judge folder for the terminal: from its built reports, or, when none
+    are built yet, straight from the eval.json files."""
+    reports = report_board.built_reports(result, judge_slug)
+    if not reports:
+        slug = normalize_evaluator_slug(judge_slug)
+        models = discover(Path(result)).get(slug, {})
+        reports = [model_report(m, slug, {}, False) for m in collect_judge(Path(result), slug, models, None)]
+    return report_board.leaderboard_text(result, judge_slug, reports)
 
 
 # ---------------------------------------------------------------- manifests
 
 
-def _manifest_model(manifest: dict[str, Any]) -> str | None:
-    model = manifest.get("model") or (manifest.get("settings") or {}).get("model")
-    return str(model) if model else None
-
-
 def store_manifest(result: Path, manifest: dict[str, Any]) -> Path:
     """File the manifest of an evaluation run under its judge (and model) so --report-only reuses it."""
-    settings = manifest.get("settings") or {}
-    folder_name = settings.get("judge_folder") or slug_of_judge(manifest.get("judge_slug") or manifest.get("judge"))
-    folder = Path(result) / "reports" / normalize_evaluator_slug(folder_name)
-    model = _manifest_model(manifest)
-    variant = tuple((manifest.get("settings") or {}).get("variant") or ())
-    path = folder / "manifests" / f"{run_slug(model, variant)}.json" if model else folder / "manifest.json"
-    atomic_write_json(path, manifest)
+    m = parse_record(Manifest, manifest)
+    folder_name = m.settings.judge_folder or slug_of_judge(m.judge_slug or m.judge)
+    folder = Path(result) / REPORTS_FOLDER / normalize_evaluator_slug(folder_name)
+    model = m.model or m.settings.model
+    variant = tuple(m.settings.variant or ())
+    path = folder / MANIFESTS_FOLDER / f"{run_slug(model, variant)}.json" if model else folder / MANIFEST_FILE
+    atomic_write_json(path, m.model_dump(mode="json"))
     return path
 
 
 def manifest_for(folder: Path, slug: str, judge: str) -> dict[str, Any]:
     """The model's last run manifest, else the judge folder's, else one collected now (and kept)."""
-    for path in (folder / "manifests" / f"{slug}.json", folder / "manifest.json"):
-        data = read_json(path)
-        if isinstance(data, dict):
-            return data
+    for path in (folder / MANIFESTS_FOLDER / f"{slug}.json", folder / MANIFEST_FILE):
+        found = read_record(Manifest, path)
+        if found is not None:
+            return found.model_dump(mode="json")
     judge_s, agent_s = parse_evaluator_slug(judge)
     data = collect_manifest({"judge": None if judge_s == OFFLINE_JUDGE else judge_s, "agent": agent_s})
     data["source"] = "collected at report time: the evaluation run left no manifest"
@@ -207,8 +221,10 @@ def manifest_for(folder: Path, slug: str, judge: str) -> dict[str, Any]:
 def _remove_stale(folder: Path, keep: set[str]) -> None:
     """Drop model reports this module wrote earlier for models that have no eval.json any more."""
     for path in folder.glob("*.json"):
-        data = read_json(path)
-        if isinstance(data, dict) and data.get("report") == REPORT_MARK and path.stem not in keep:
+        if path.stem in keep or path.name in (COMPARISONS_FILE, MANIFEST_FILE):
+            continue
+        report = read_report(path)
+        if report is not None and report.report == REPORT_MARK:
             for suffix in (".json", ".csv", ".md"):
                 path.with_suffix(suffix).unlink(missing_ok=True)
 
@@ -220,9 +236,9 @@ def build_judge(result: Path, judge: str, results: list[ModelResult], tasks: lis
     from iwrbench.report_html import render_index
     from iwrbench.report_plot import draw_leaderboard
 
-    folder = result / "reports" / judge
+    folder = result / REPORTS_FOLDER / judge
     folder.mkdir(parents=True, exist_ok=True)
-    for sub in (folder, folder / "manifests"):  # litter of a killed run; spare a concurrent writer's files
+    for sub in (folder, folder / MANIFESTS_FOLDER):  # litter of a killed run; spare a concurrent writer's files
         remove_stale_temp(sub, older_than=STALE_TEMP_SECONDS)
     written: list[Path] = []
     for m in results:
@@ -279,7 +295,7 @@ def build_reports(result: Path, tasks: list[Task] | None, judge_slugs: list[str]
         store_manifest(result, manifest)
     found = discover(result)
     judges = sorted(found) if judge_slugs is None else list(dict.fromkeys(map(normalize_evaluator_slug, judge_slugs)))
-    reports = result / "reports"
+    reports = result / REPORTS_FOLDER
     built = {p.name for p in reports.iterdir() if p.name != AGREEMENT_DIR and (p / "index.html").is_file()} \
         if reports.is_dir() else set()
     every_judge = sorted(built | set(found) | set(judges))

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from iwrbench import stats
+from iwrbench import layout, stats
 from iwrbench.fsutil import atomic_write_json, atomic_write_text, read_json
 from iwrbench.judges.base import EXECUTION_SOURCE
 from iwrbench.records import StepRecord
@@ -174,7 +174,7 @@ def render_md(rep: dict[str, Any]) -> str:
 def build_agreements(result: Path, collected: dict[str, list[ModelResult]], judges: list[str]) -> list[dict]:
     """Write the agreement report of every pair of judge folders in `collected` that involves one of
     `judges` and shares an evaluated run; drop such reports that no longer have a pair. Returns them."""
-    folder = Path(result) / "reports" / AGREEMENT_DIR
+    folder = Path(result) / layout.REPORTS_FOLDER / AGREEMENT_DIR
     names = sorted(collected)
     reports: list[dict] = []
     for i, a in enumerate(names):

@@ -6,19 +6,22 @@ from pathlib import Path
 from typing import Any
 
 from iwrbench.fsutil import read_json
-from iwrbench.layout import normalize_evaluator_slug
+from iwrbench.layout import REPORTS_FOLDER, normalize_evaluator_slug
+from iwrbench.report_schema import REPORT_MARK, read_report
 from iwrbench.report_text import INTERVAL_NOTE, fmt, fmt_ci, md_table, md_text
 
-REPORT_MARK = "iwrbench-model-report"
 COMPARISONS_FILE = "comparisons.json"
+
+__all__ = ["COMPARISONS_FILE", "REPORT_MARK", "built_reports", "leaderboard_md", "leaderboard_text", "model_label"]
 
 
 def _summaries_from_reports(folder: Path) -> list[dict[str, Any]]:
+    """The model reports in a judge folder (read through their model: report_schema.ModelReport)."""
     out = []
     for path in sorted(folder.glob("*.json")):
-        data = read_json(path)
-        if isinstance(data, dict) and data.get("report") == REPORT_MARK:
-            out.append(data)
+        report = read_report(path)
+        if report is not None and report.report == REPORT_MARK:
+            out.append(report.model_dump(mode="json"))
     return out
 
 
@@ -71,21 +74,18 @@ def leaderboard_md(reports: list[dict[str, Any]], compared: dict[str, Any] | Non
     return "\n".join(out)
 
 
-def leaderboard_text(result: Path, judge_slug: str) -> str:
-    """Plain-text leaderboard of one judge folder for the terminal (from its built reports; when none
-    are built yet, straight from the eval.json files). Ranked by the published Final; `#` is the rank
-    range the paired comparisons allow (comparisons.json), Final_all sits beside Final."""
+def built_reports(result: Path, judge_slug: str) -> list[dict[str, Any]]:
+    """The model reports already built in a judge folder."""
+    return _summaries_from_reports(Path(result) / REPORTS_FOLDER / normalize_evaluator_slug(judge_slug))
+
+
+def leaderboard_text(result: Path, judge_slug: str, reports: list[dict[str, Any]]) -> str:
+    """Plain-text leaderboard of one judge folder for the terminal, from its model reports
+    (report.leaderboard_text finds them). Ranked by the published Final; `#` is the rank range the paired
+    comparisons allow (comparisons.json), Final_all sits beside Final."""
     result = Path(result)
     judge_slug = normalize_evaluator_slug(judge_slug)
-    folder = result / "reports" / judge_slug
-    reports = _summaries_from_reports(folder)
-    if not reports:
-        from iwrbench.report import model_report
-        from iwrbench.report_rows import collect_judge, discover
-
-        models = discover(result).get(judge_slug, {})
-        reports = [model_report(m, judge_slug, {}, False)
-                   for m in collect_judge(result, judge_slug, models, None)]
+    folder = result / REPORTS_FOLDER / judge_slug
     if not reports:
         return f"judge {judge_slug}: no evaluations under {result}"
     compared = read_json(folder / COMPARISONS_FILE)

@@ -37,7 +37,7 @@ from iwrbench.report_text import ALL_NOTE, INTERVAL_NOTE
 if TYPE_CHECKING:
     from iwrbench.dataset import Task
     from iwrbench.records import EvalRecord, StepRecord, StepVisual
-    from iwrbench.report import CheckpointMode, ModelResult, TaskRow
+    from iwrbench.report_rows import CheckpointMode, ModelResult, TaskRow
 
 THUMB_WIDTH = 960
 PARTS_SHOWN = (("IFS", "IFS"), ("VFS", "VFS"), ("low_level", "low"), ("high_level", "high"), ("final", "Final"),
@@ -382,8 +382,9 @@ def run_section(task_id: str, m: ModelResult, task: Task | None, links: ImageLin
     out = [head, f'<p class="small">{" · ".join(links_html) or "no generated page, no eval.json"}</p>']
     if row.error:
         out.append(f'<p class="{cls}">{e(row.error[:2000])}</p>')
-    if rec is not None and rec.sandbox:
-        out.append(f'<p class="small muted">sandbox: {e(json.dumps(rec.sandbox, default=str)[:400])}</p>')
+    sandbox = rec.sandbox.model_dump(exclude_defaults=True) if rec is not None else {}
+    if sandbox:
+        out.append(f'<p class="small muted">sandbox: {e(json.dumps(sandbox, default=str)[:400])}</p>')
     if rec is None:
         return "".join(out) + "</details>"
     eval_dir = m.eval_dirs.get((task_id, epoch))

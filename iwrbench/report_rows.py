@@ -9,34 +9,38 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
+from iwrbench import records
 from iwrbench.dataset import Task
 from iwrbench.fsutil import read_json
 from iwrbench.judges.base import EXECUTION_SOURCE
-from iwrbench.layout import AGENT_SEP, EPOCH_SEP, model_slug, parse_run_slug
+from iwrbench.layout import (
+    AGENT_SEP,
+    EPOCH_SEP,
+    EVAL_FILE,
+    EVAL_FOLDER,
+    REPORTS_FOLDER,
+    model_slug,
+    parse_run_slug,
+)
 from iwrbench.layout import judge_slug as slug_of_judge
-from iwrbench.records import EvalRecord
-from iwrbench.report_stats import PARTS
+from iwrbench.records import Classification, EvalRecord, Record
+from iwrbench.scoring import PARTS, classify, counted_scores
 
 log = logging.getLogger("iwrbench.report")
 
 VERDICTS = ("pass", "fail", "undecided", "error")
-NOT_COUNTED_PARTS = ("VFS_all", "final_all")  # absent from older eval.json files: never filled with 0
+CheckpointMode = Literal["auto", "link", "copy"]  # how index.html shows ground-truth images (report_html)
 
 
-@dataclass
-class TaskRow:
-    """One task of one model under one judge: what the json `tasks` list and the csv hold. The row of an
-    evaluation is per epoch; the task's row combines its epochs (`combine_epochs`)."""
+class PartScores(Record):
+    """The score parts (scoring.PARTS) of one task or evaluation, 0-100, None where not scored."""
 
-    task_id: str
-    status: Literal["scored", "error", "missing"]
-    counted: bool  # in the mean: scored tasks and tasks with no page (scored 0)
     IFS: float | None = None
     VFS: float | None = None
     final: float | None = None
@@ -46,19 +50,38 @@ class TaskRow:
     image: float | None = None
     VFS_all: float | None = None
     final_all: float | None = None
+
+
+class EpochRow(PartScores):
+    """One epoch of a task (a report row's `per_epoch`)."""
+
+    epoch: int
+    status: Literal["scored", "error", "missing"]
+    counted: bool
+    error_kind: str | None = None
+    eval_json: str | None = None
+
+
+class TaskRow(PartScores):
+    """One task of one model under one judge: what the json `tasks` list and the csv hold. The row of an
+    evaluation is per epoch; the task's row combines its epochs (`combine_epochs`)."""
+
+    task_id: str
+    status: Literal["scored", "error", "missing"]
+    counted: bool  # in the mean: scored tasks and tasks with no page (scored 0)
     error: str | None = None
     error_kind: str | None = None
     success_steps: int | None = None
     total_steps: int | None = None
     undecided: int = 0
-    verdicts: dict[str, int] = field(default_factory=dict)
+    verdicts: dict[str, int] = Field(default_factory=dict)
     execution_only: int = 0  # steps passed on execution alone: the data gives them no assertion
     domain: str = ""
     sub_domain: str = ""
     visual_complexity: str = ""
     interaction_complexity: str = ""
     source_website: str = ""
-    judges: dict[str, str | None] = field(default_factory=dict)
+    judges: dict[str, str | None] = Field(default_factory=dict)
     seconds: float | None = None
     harness_version: str | None = None
     finished_at: str | None = None
@@ -66,7 +89,7 @@ class TaskRow:
     page: str | None = None  # the generated page, relative to --result, when it exists
     epoch: int = 1  # the epoch this row's details come from
     epochs: int = 0  # counted epochs (evaluations in the mean) of this task
-    per_epoch: list[dict[str, Any]] = field(default_factory=list)  # each epoch's status and scores (>1 epoch)
+    per_epoch: list[EpochRow] = Field(default_factory=list)  # each epoch's status and scores (>1 epoch)
 
 
 @dataclass
@@ -121,15 +144,15 @@ def discover(result: Path) -> Found:
     if not result.is_dir():
         return found
     for task_dir in sorted(result.iterdir()):
-        if not task_dir.is_dir() or task_dir.name == "reports" or task_dir.name.startswith("."):
+        if not task_dir.is_dir() or task_dir.name == REPORTS_FOLDER or task_dir.name.startswith("."):
             continue
         for model_dir in sorted(task_dir.iterdir()):
-            eval_root = model_dir / "eval"
+            eval_root = model_dir / EVAL_FOLDER
             if not eval_root.is_dir():
                 continue
             run, epoch = split_folder(model_dir.name)
             for judge_dir in sorted(eval_root.iterdir()):
-                path = judge_dir / "eval.json"
+                path = judge_dir / EVAL_FILE
                 if path.is_file():
                     found.setdefault(judge_dir.name, {}).setdefault(run, {}).setdefault(
                         task_dir.name, {})[epoch] = path
@@ -148,19 +171,20 @@ def _round(x: float | None) -> float | None:
 
 
 def load_record(path: Path, *, task_id: str, model_folder: str, judge_folder: str) -> tuple[EvalRecord | None, str]:
-    """The eval.json as a record, or None and the reason it cannot be used in this report.
-    `model_folder` is the run slug (the page folder's name without its epoch)."""
+    """The eval.json as a record (a file written before schema_version existed loads too), or None and
+    the reason it cannot be used in this report. `model_folder` is the run slug (the page folder's name
+    without its epoch)."""
     data = read_json(path)
     if not isinstance(data, dict):
         return None, "eval.json is unreadable or not a JSON object"
     try:
-        rec = EvalRecord.model_validate(data)
+        rec = records.parse_record(EvalRecord, data)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ())) or "(root)"
         return None, f"eval.json does not match the schema: {where}: {first.get('msg', '')}"
     judge_s = slug_of_judge(rec.judge)
-    folder_of_record = evaluator_slug_of(judge_s, getattr(rec, "agent", None))
+    folder_of_record = evaluator_slug_of(judge_s, rec.agent)
     if folder_of_record != judge_folder:
         who = f"judge {rec.judge!r}" + (f" and agent {rec.agent!r}" if folder_of_record != judge_s else "")
         return None, f"eval.json says {who} but is stored under {judge_folder!r}: not mixed in"
@@ -169,7 +193,7 @@ def load_record(path: Path, *, task_id: str, model_folder: str, judge_folder: st
     try:  # the folder is the run slug: the model's slug, then the variant tags the record names
         folder = parse_run_slug(model_folder)
         same = folder.epoch == 1 and (folder.model, folder.variant) == (
-            model_slug(rec.model), tuple(getattr(rec, "variant", None) or ()))
+            model_slug(rec.model), tuple(rec.variant or ()))
     except (ValueError, TypeError):
         same = False
     if not same:
@@ -182,15 +206,6 @@ def evaluator_slug_of(judge_s: str, agent_s: str | None) -> str:
     if agent_s is None or agent_s == judge_s:
         return judge_s
     return f"{judge_s}{AGENT_SEP}{agent_s}"
-
-
-def classify(rec: EvalRecord) -> tuple[Literal["scored", "error"], bool]:
-    """(status, counted): a missing page is the model's failure (0, counted); a broken run is not."""
-    if rec.error_kind == "no_page":
-        return "scored", True
-    if rec.status == "error" or rec.error_kind in ("infrastructure", "data"):
-        return "error", False
-    return "scored", True
 
 
 def verdict_counts(rec: EvalRecord) -> dict[str, int]:
@@ -206,9 +221,7 @@ def _classification(task: Task | None, rec: EvalRecord | None) -> dict[str, str]
         c = task.classification
         return {"domain": c.domain, "sub_domain": c.sub_domain, "visual_complexity": c.visual_complexity,
                 "interaction_complexity": c.interaction_complexity}
-    got = rec.classification if rec is not None else {}
-    return {k: str(got.get(k) or "") for k in ("domain", "sub_domain", "visual_complexity",
-                                                  "interaction_complexity")}
+    return rec.classification.model_dump() if rec is not None else Classification().model_dump()
 
 
 def make_row(result: Path, task_id: str, model_folder: str, judge_folder: str, path: Path | None,
@@ -230,21 +243,15 @@ def make_row(result: Path, task_id: str, model_folder: str, judge_folder: str, p
                       **_classification(task, None))
         return row, None
     status, counted = classify(rec)
-    scores = {p: _round(getattr(rec.scores, p)) for p in PARTS}
-    if rec.error_kind == "no_page":
-        # No page scores 0 on every part its judges produce (high-level only where a rubric judge ran).
-        high_judged = bool(rec.judges.get("visual_high"))
-        for p in PARTS:
-            if scores[p] is None and p not in NOT_COUNTED_PARTS and (p != "high_level" or high_judged):
-                scores[p] = 0.0
+    scores = {p: _round(v) for p, v in counted_scores(rec).items() if p in PARTS}
     verdicts = verdict_counts(rec)
     row = TaskRow(task_id=task_id, status=status, counted=counted, **scores, error=rec.error,
                   error_kind=rec.error_kind, success_steps=rec.success_steps, total_steps=rec.total_steps,
-                  undecided=verdicts["undecided"], verdicts=verdicts, judges=dict(rec.judges),
+                  undecided=verdicts["undecided"], verdicts=verdicts, judges=rec.judges.model_dump(),
                   execution_only=sum(s.assertion.source == EXECUTION_SOURCE for s in rec.steps),
                   seconds=rec.seconds, harness_version=rec.harness_version or None,
                   finished_at=rec.finished_at or None, eval_json=eval_rel, page=page_rel,
-                  source_website=website or str(getattr(rec, "source_website", "") or ""),
+                  source_website=website or rec.source_website or "",
                   epoch=epoch, epochs=int(counted), **_classification(task, rec))
     return row, rec
 
@@ -269,15 +276,15 @@ def combine_epochs(rows: dict[int, TaskRow]) -> TaskRow:
         verdicts.update(r.verdicts)
     all_no_page = bool(counted) and all(r.error_kind == "no_page" for r in counted)
     some_problem = base.error if not counted else (base.error if all_no_page else None)
-    per_epoch = [{"epoch": r.epoch, "status": r.status, "counted": r.counted, "error_kind": r.error_kind,
-                  **{p: getattr(r, p) for p in PARTS}, "eval_json": r.eval_json}
+    per_epoch = [EpochRow(epoch=r.epoch, status=r.status, counted=r.counted, error_kind=r.error_kind,
+                          **{p: getattr(r, p) for p in PARTS}, eval_json=r.eval_json)
                  for r in ordered if r.status != "missing"]
-    return replace(base, **scores, counted=bool(counted), status="scored" if counted else base.status,
-                   error=some_problem, error_kind=("no_page" if all_no_page else None) if counted else base.error_kind,
-                   verdicts={v: int(verdicts.get(v, 0)) for v in VERDICTS} if counted else base.verdicts,
-                   undecided=int(verdicts.get("undecided", 0)) if counted else base.undecided,
-                   execution_only=sum(r.execution_only for r in counted), epochs=len(counted),
-                   per_epoch=per_epoch)
+    return base.model_copy(update=dict(
+        **scores, counted=bool(counted), status="scored" if counted else base.status, error=some_problem,
+        error_kind=("no_page" if all_no_page else None) if counted else base.error_kind,
+        verdicts={v: int(verdicts.get(v, 0)) for v in VERDICTS} if counted else base.verdicts,
+        undecided=int(verdicts.get("undecided", 0)) if counted else base.undecided,
+        execution_only=sum(r.execution_only for r in counted), epochs=len(counted), per_epoch=per_epoch))
 
 
 def _run_name(records: dict[tuple[str, int], EvalRecord], run: str) -> str:

@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from iwrbench import stats
+from iwrbench.scoring import PARTS
 
 if TYPE_CHECKING:
     from iwrbench.report_rows import TaskRow
 
-PARTS = ("IFS", "VFS", "low_level", "high_level", "final", "ocr", "image", "VFS_all", "final_all")
+__all__ = ["CATEGORIES", "PARTS", "UNSPECIFIED", "by_category", "summarize"]
 CATEGORIES = ("domain", "visual_complexity", "interaction_complexity")
 UNSPECIFIED = "(unspecified)"
 DIGITS = 4
@@ -32,8 +33,8 @@ def epoch_values(row: TaskRow, part: str) -> list[float]:
     """The values of `part` over the task's counted epochs (one value for a task without epochs)."""
     if not row.counted:
         return []
-    epochs = row.per_epoch or [{"counted": True, part: getattr(row, part)}]
-    return [float(e[part]) for e in epochs if e.get("counted") and e.get(part) is not None]
+    epochs = row.per_epoch or [row]
+    return [float(getattr(e, part)) for e in epochs if e.counted and getattr(e, part) is not None]
 
 
 def summarize(rows: Sequence[TaskRow], parts: Iterable[str] = PARTS) -> dict[str, dict[str, Any]]:

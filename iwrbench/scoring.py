@@ -19,16 +19,27 @@ VFS_all   = VFS over step 0 and EVERY flagged step: one with no screenshot of it
             checkpoint. Kept beside VFS, never instead: VFS is the published metric.
 final_all = 0.7 * IFS + 0.3 * VFS_all. None when a rubric judge failed on a stand-in comparison (the
             published scores do not depend on those extra calls).
-A part that was not scored is None, never 0. A task with no page scores 0 on everything.
+A part that was not scored is None, never 0.
+
+Which evaluations count (one rule for the evaluator and the reports):
+- a task with no page (the model made none) scores 0 on every part its judges produce, every action
+  failing (`no_page_steps`, `no_page_scores`), and is counted in the means;
+- a task whose replay, judge or data broke is an error (`task_error`, `classify`): not scored, listed,
+  retried on rerun; never a 0 and never a pass.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Literal
 
-from iwrbench.records import Scores, StepRecord, StepVisual
+from iwrbench.records import EvalRecord, Scores, StepRecord, StepVisual, Verdict
 
-IFS_WEIGHT, VFS_WEIGHT = 0.7, 0.3
+IFS_WEIGHT, VFS_WEIGHT = 0.7, 0.3  # Final = 0.7 * IFS + 0.3 * VFS (the paper's weights)
+LOW_LEVEL_PARTS = ("ocr", "image")  # low_level = mean of these, whichever were scored (judges/visual.py)
+NO_PAGE_SOURCE = "replay"  # the verdict's source for actions of a task without a page
+PARTS = ("IFS", "VFS", "low_level", "high_level", "final", "ocr", "image", "VFS_all", "final_all")
+ALL_PARTS = ("VFS_all", "final_all")  # absent from files written before them: never filled with 0
 
 
 def _round(x: float | None) -> float | None:
@@ -52,12 +63,6 @@ def success_steps(steps: Sequence[StepRecord]) -> int:
             break
         n += 1
     return n
-
-
-def ifs(steps: Sequence[StepRecord], total_steps: int) -> float:
-    if total_steps <= 0:
-        raise ValueError("a task has at least one action")
-    return 100.0 * success_steps(steps) / total_steps
 
 
 def first_break(steps: Sequence[StepRecord]) -> StepRecord | None:
@@ -85,8 +90,10 @@ def judge_error(steps: Sequence[StepRecord], initial: StepVisual | None = None) 
     return None
 
 
-def has_judge_error(steps: Sequence[StepRecord], initial: StepVisual | None = None) -> bool:
-    return judge_error(steps, initial) is not None
+def task_error(steps: Sequence[StepRecord], initial: StepVisual | None = None) -> str | None:
+    """Why a judged task is an infrastructure error (a judge broke), or None when it is scored."""
+    broken = judge_error(steps, initial)
+    return f"{broken}; rerun to retry" if broken else None
 
 
 def visuals_scored(steps: Sequence[StepRecord], initial: StepVisual | None) -> list[StepVisual]:
@@ -129,6 +136,13 @@ def vfs_basis(scores: Scores) -> str:
     return "not scored"
 
 
+def no_page_steps(actions: Iterable[tuple[int, str, str]], why: str) -> list[StepRecord]:
+    """A task without a page: every action (index, type, description) fails, none was performed."""
+    return [StepRecord(index=index, type=kind, description=description,
+                       assertion=Verdict(verdict="fail", source=NO_PAGE_SOURCE, reason=f"no page: {why}"))
+            for index, kind, description in actions]
+
+
 def no_page_scores(*, high_level: bool = False) -> Scores:
     """A task without a generated page: 0 everywhere (high_level 0 when a rubric judge is in use)."""
     return Scores(IFS=0.0, VFS=0.0, low_level=0.0, high_level=0.0 if high_level else None, final=0.0,
@@ -163,3 +177,26 @@ def verdict_counts(steps: Sequence[StepRecord]) -> dict[str, int]:
     for s in steps:
         counts[s.assertion.verdict] = counts.get(s.assertion.verdict, 0) + 1
     return counts
+
+
+def classify(rec: EvalRecord) -> tuple[Literal["scored", "error"], bool]:
+    """(status, counted) of an evaluation: a missing page is the model's failure (0, counted); a broken
+    run is not counted."""
+    if rec.error_kind == "no_page":
+        return "scored", True
+    if rec.status == "error" or rec.error_kind in ("infrastructure", "data"):
+        return "error", False
+    return "scored", True
+
+
+def counted_scores(rec: EvalRecord) -> dict[str, float | None]:
+    """The scores an evaluation contributes to the means. A task with no page scores 0 on every part its
+    judges produce (high_level only where a rubric judge ran), in files of any version; VFS_all and
+    final_all stay null in files written before them."""
+    scores = {p: getattr(rec.scores, p) for p in PARTS}
+    if rec.error_kind == "no_page":
+        high_judged = bool(rec.judges.visual_high)
+        for p in PARTS:
+            if scores[p] is None and p not in ALL_PARTS and (p != "high_level" or high_judged):
+                scores[p] = 0.0
+    return scores

@@ -1,7 +1,8 @@
 """What the replay hands to the judges: the page's state before and after each action.
 
-The replay (agent.py) fills these; the assertion judges and visual scorers (judges/) read them.
-Nothing here is written to disk as such: eval.json holds the StepRecords built from them.
+The replay (agent.py) fills these with facts; the assertion judges and visual scorers (judges/) read them
+and decide. trace.py writes them to trace.json (and reads them back for evaluate.py --rejudge); eval.json
+holds the StepRecords the evaluator builds from the facts and the judges' decisions.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from iwrbench.records import StepRecord
+from iwrbench.records import StepFacts
 
 
 @dataclass
@@ -30,9 +31,9 @@ class PageState:
 
 @dataclass
 class ReplayStep:
-    """One action as replayed. `record.assertion` is a placeholder until a judge fills it."""
+    """One action as replayed: what was done, and the page before and after it."""
 
-    record: StepRecord
+    record: StepFacts
     before: PageState
     after: PageState | None  # None when the action was not executed
 

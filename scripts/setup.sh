@@ -18,6 +18,12 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r requirements.txt -c constraints.txt
   echo "$want" > "$STAMP"
 fi
+# The package itself, editable, for the console scripts iwrbench-generate / iwrbench-evaluate. A .venv that
+# is a link to another checkout's environment (a git worktree sharing it) is left pointing where it points.
+if [ ! -L "$VENV" ] && ! "$VENV/bin/python" -m pip show -q iwrbench >/dev/null 2>&1; then
+  echo "setup: installing the iwrbench package (editable) and its console scripts"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+fi
 
 have_chromium() {
   "$VENV/bin/python" - <<'PYEOF'

@@ -20,7 +20,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from iwrbench.dataset import Task, load_tasks
-from iwrbench.records import StepRecord, Verdict
+from iwrbench.records import StepFacts
 from iwrbench.states import PageState, ReplayStep
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
@@ -73,8 +73,7 @@ def make_judge_task(root: Path, task_id: str, actions: list[dict], checkpoints: 
 
 
 def replay_step(index: int, kind: str, before: PageState, after: PageState | None) -> ReplayStep:
-    rec = StepRecord(index=index, type=kind, description=f"action {index}", executed=after is not None,
-                     assertion=Verdict(verdict="undecided", source="replay", reason="not judged yet"))
+    rec = StepFacts(index=index, type=kind, description=f"action {index}", executed=after is not None)
     return ReplayStep(record=rec, before=before, after=after)
 
 
@@ -92,7 +91,7 @@ def _render_apps(root: Path, names: list[str]) -> AppRenders:
 
     exe = find_chromium()
     if exe is None:
-        pytest.skip("no Chromium on this machine")
+        pytest.fail("no Chromium on this machine: run make setup")
     apps = [a for a in APPS if a.name in names]
     variants = ("reference", "restyled", "inert", "wrong", "screenshot", "blank")
 

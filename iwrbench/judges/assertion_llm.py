@@ -13,7 +13,7 @@ from pathlib import Path
 
 from iwrbench.dataset import Action, Task
 from iwrbench.judges.base import action_of, not_executed, verdict
-from iwrbench.judges.llm_json import find_object, judge_request, short
+from iwrbench.judges.llm_json import ask_json, find_object, judge_request, short
 from iwrbench.models.base import ImagePart, Model, ModelError, TextPart
 from iwrbench.records import Verdict
 from iwrbench.states import ReplayStep
@@ -110,23 +110,18 @@ class LLMAssertionJudge:
         parts = self.build_parts(task, step)
         if parts is None:
             return verdict("error", self.source, "the screenshot after the action is missing or unreadable")
-        last = ""
-        for attempt in range(1, self.max_attempts + 1):
+
+        def request(attempt: int):
             extra = () if attempt == 1 else (TextPart(f"{REMINDER} (attempt {attempt})"),)
-            request = judge_request(self.model, parts + extra, system=SYSTEM, purpose="assert")
-            try:
-                response = await self.model.complete(request)
-            except ModelError as exc:
-                return verdict("error", self.source, f"judge call failed: {exc}")
-            parsed = parse_verdict(response.text)
-            if parsed is not None:
-                value, reason = parsed
-                return verdict(value, self.source, reason or f"the model says {value}")
-            forget = getattr(self.model, "forget", None)
-            if forget is not None:  # an unreadable reply is not kept: a rerun asks the model again
-                forget(response)
-            last = short(response.text, 120) or f"(empty reply, stop reason {response.stop_reason})"
-            log.info("task %s step %d: unreadable verdict (attempt %d): %s", task.id, step.record.index, attempt,
-                     last)
+            return judge_request(self.model, parts + extra, system=SYSTEM, purpose="assert")
+
+        try:
+            reply = await ask_json(self.model, request, parse_verdict, max_attempts=self.max_attempts,
+                                   what=f"task {task.id} step {step.record.index}: verdict")
+        except ModelError as exc:
+            return verdict("error", self.source, f"judge call failed: {exc}")
+        if reply.value is not None:
+            value, reason = reply.value
+            return verdict(value, self.source, reason or f"the model says {value}")
         return verdict("error", self.source, f"no readable verdict after {self.max_attempts} attempts; last reply: "
-                                             f"{last}")
+                                             f"{reply.last}")

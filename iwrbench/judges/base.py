@@ -17,6 +17,7 @@ from iwrbench.states import ReplayStep
 OFFLINE_SOURCE = "offline"
 REPLAY_SOURCE = "replay"
 EXECUTION_SOURCE = "execution"  # a step the data gives no assertion for: it holds when it was performed
+NOT_PERFORMED_REASON = 500  # characters of the reason a step was not performed
 
 
 @runtime_checkable
@@ -39,8 +40,9 @@ def action_of(task: Task, step: ReplayStep) -> Action:
 
 
 def not_executed(step: ReplayStep) -> Verdict | None:
-    """The verdict for a step the replay could not perform, or None when there is something to judge."""
+    """The verdict for a step the replay could not perform (why: the replay's error for it, or why it was
+    never tried), or None when there is something to judge."""
     if step.record.executed and step.after is not None:
         return None
-    why = step.record.error or "the action could not be performed"
-    return verdict("fail", REPLAY_SOURCE, f"not performed: {why}")
+    why = step.record.error or step.record.not_reached or "the action could not be performed"
+    return Verdict(verdict="fail", source=REPLAY_SOURCE, reason=f"not performed: {why}"[:NOT_PERFORMED_REASON])

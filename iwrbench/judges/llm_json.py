@@ -1,4 +1,6 @@
-"""Pulling one JSON object out of a model's reply: fenced, bare, or with prose around it.
+"""Reading a model's JSON reply: pulling one JSON object out of it (fenced, bare, or with prose around
+it), and asking until a reply can be read (`ask_json`, the one loop the model locator, the assertion
+judge and the rubric judge share).
 
 Models wrap JSON in ```json fences, add a sentence before or after, or answer twice. We scan every
 balanced {...} span (string-aware, so braces inside strings do not count), parse each, and return the
@@ -8,8 +10,13 @@ first object that has the keys the caller needs. No key found -> None, and the c
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
-from typing import Any
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+log = logging.getLogger("iwrbench.judges.llm")
+T = TypeVar("T")
 
 
 def _spans(text: str) -> Iterator[str]:
@@ -77,3 +84,41 @@ def judge_request(model: Any, parts: tuple, *, system: str, purpose: str) -> Any
     return ModelRequest(parts=parts, system=system, temperature=0.0, purpose=purpose,
                         max_tokens=int(getattr(settings, "max_tokens", DEFAULT_MAX_TOKENS)),
                         timeout=float(getattr(settings, "timeout", DEFAULT_TIMEOUT)))
+
+
+@dataclass
+class Reply(Generic[T]):
+    """What `ask_json` got: the reply as read (None: no readable reply in `attempts`), the last unreadable
+    reply (one short line), and the tokens spent over the attempts."""
+
+    value: T | None = None
+    last: str = ""
+    attempts: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+async def ask_json(model: Any, request: Callable[[int], Any], read: Callable[[str], T | None], *,
+                   max_attempts: int, what: str) -> Reply[T]:
+    """Ask `model` until `read` makes something of its reply, at most `max_attempts` times.
+
+    `request(attempt)` builds the request of that attempt: from the second on it carries a reminder of the
+    format (which also keeps a cached bad reply from being replayed). An unreadable reply is dropped from
+    the response cache (`model.forget`), so a rerun asks the model afresh. A failed call (ModelError) is
+    not caught: each caller says what it means (a judge error, a locator outage)."""
+    got: Reply[T] = Reply()
+    for attempt in range(1, max(1, max_attempts) + 1):
+        response = await model.complete(request(attempt))
+        got.attempts = attempt
+        got.input_tokens += response.input_tokens or 0
+        got.output_tokens += response.output_tokens or 0
+        value = read(response.text)
+        if value is not None:
+            got.value = value
+            return got
+        forget = getattr(model, "forget", None)
+        if forget is not None:
+            forget(response)
+        got.last = short(response.text, 120) or f"(empty reply, stop reason {response.stop_reason})"
+        log.info("%s: unreadable reply (attempt %d of %d): %s", what, attempt, max_attempts, got.last)
+    return got

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from iwrbench.judges.assertion_llm import screenshot_part
-from iwrbench.judges.llm_json import json_objects, judge_request, short
+from iwrbench.judges.llm_json import ask_json, json_objects, judge_request, short
 from iwrbench.models.base import Model, ModelError, TextPart
 
 log = logging.getLogger("iwrbench.judges.rubric")
@@ -102,24 +102,19 @@ class RubricJudge:
         parts = (TextPart("Image 1: REFERENCE (the original page)."), ref,
                  TextPart("Image 2: CANDIDATE (the rebuilt page, to be graded)."), cand,
                  TextPart("Grade the candidate against the reference. Reply with the JSON object only."))
-        last = ""
-        for attempt in range(1, self.max_attempts + 1):
+
+        def request(attempt: int):
             extra = () if attempt == 1 else (TextPart(f"{REMINDER} (attempt {attempt})"),)
-            request = judge_request(self.model, parts + extra, system=SYSTEM, purpose="rubric")
-            try:
-                response = await self.model.complete(request)
-            except ModelError as exc:
-                return RubricResult(None, self.source, {"error": short(f"judge call failed: {exc}", 300)})
-            parsed = parse_rubric(response.text)
-            if parsed is not None:
-                return RubricResult(float(parsed["total"]), self.source, parsed)
-            forget = getattr(self.model, "forget", None)
-            if forget is not None:  # an unreadable reply is not kept: a rerun asks the model again
-                forget(response)
-            last = short(response.text, 120) or f"(empty reply, stop reason {response.stop_reason})"
-            log.info("rubric: unreadable reply (attempt %d): %s", attempt, last)
+            return judge_request(self.model, parts + extra, system=SYSTEM, purpose="rubric")
+
+        try:
+            reply = await ask_json(self.model, request, parse_rubric, max_attempts=self.max_attempts, what="rubric")
+        except ModelError as exc:
+            return RubricResult(None, self.source, {"error": short(f"judge call failed: {exc}", 300)})
+        if reply.value is not None:
+            return RubricResult(float(reply.value["total"]), self.source, reply.value)
         return RubricResult(None, self.source,
-                            {"error": f"no readable rubric after {self.max_attempts} attempts; last reply: {last}"})
+                            {"error": f"no readable rubric after {self.max_attempts} attempts; last reply: {reply.last}"})
 
 
 __all__ = ["RUBRIC", "RubricJudge", "RubricResult", "parse_rubric"]

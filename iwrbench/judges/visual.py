@@ -62,14 +62,6 @@ class VisualScorer:
             except ImageMetricUnavailable as exc:
                 raise UserError(str(exc)) from None
 
-    @property
-    def low_level_name(self) -> str:
-        return f"ocr+{self.image_metric}"
-
-    @property
-    def high_level_name(self) -> str | None:
-        return self.rubric.source if self.rubric else None
-
     def _image(self, candidate: Path, gt: Path) -> ImageScore:
         if self._dino is not None:
             with self._dino_lock:

@@ -22,9 +22,6 @@ from iwrbench.redaction import redact
 log = logging.getLogger("iwrbench.models")
 T = TypeVar("T")
 
-RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529})
-
-
 class ProviderError(Exception):
     """One failed attempt. `kind` is short and stable (rate_limit, server_error, timeout, connection,
     bad_response, client_error, auth) for records and tests."""
@@ -50,10 +47,6 @@ class RetryPolicy:
             return min(self.max_delay, retry_after * (1 + rng.uniform(0, self.jitter)) + rng.uniform(0, 0.05))
         wait = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
         return wait * (1 - self.jitter) + rng.uniform(0, wait * self.jitter)
-
-
-def status_is_retryable(status: int | None) -> bool:
-    return status is None or status in RETRYABLE_STATUS or status >= 500
 
 
 def parse_retry_after(headers: Mapping[str, str] | None, now: float | None = None) -> float | None:

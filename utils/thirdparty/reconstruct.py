@@ -62,8 +62,9 @@ def _write_model(out: Path, source: Path, tid: str, model: str, what: dict[str, 
     if head:
         breakage.inject(out, head)
     rec = GenerationRecord(task_id=tid, model=model, provider="thirdparty", status="done",
-                           harness_version=iwrbench.__version__, finished_at=time.strftime("%Y-%m-%dT%H:%M:%S"))
-    atomic_write_json(out / "generation.json", {**rec.model_dump(mode="json"), "reconstruction": what})
+                           harness_version=iwrbench.__version__, finished_at=time.strftime("%Y-%m-%dT%H:%M:%S"),
+                           details={"reconstruction": what})
+    atomic_write_json(out / "generation.json", rec.model_dump(mode="json"))
 
 
 def _task_folder(cache: Path, tid: str) -> Path:
