@@ -47,6 +47,8 @@ class EvalSettings:
     load_timeout: float = 15.0
     task_timeout: float | None = None  # hard cap per task; default scales with the number of actions
     variant: tuple[str, ...] = ()  # run-slug tags of the pages (layout.variant_tags), e.g. ("video",)
+    browsers: int | None = None  # Chromiums the workers share; None = browser_share.default_browsers(workers)
+    judge_concurrency: int | None = None  # model calls in flight at most; None = models.gate.DEFAULT_LIMIT
 
     @property
     def agent_model(self) -> str | None:
@@ -85,6 +87,8 @@ class TaskOutcome:
 class RunSummary:
     outcomes: list[TaskOutcome] = field(default_factory=list)
     seconds: float = 0.0
+    model_calls: str | None = None  # evaluation_parts.EvalParts.gate_summary()
+    ocr: str | None = None  # evaluation_parts.EvalParts.ocr_summary()
 
     def count(self, status: str) -> int:
         return sum(o.status == status for o in self.outcomes)
@@ -328,22 +332,12 @@ class StepJudging:
                 job.exception()
 
 
-async def _discard(browser) -> None:
-    """Close a browser that may be broken; a failure to close is logged, never raised."""
-    if browser is not None:
-        try:
-            await asyncio.wait_for(browser.close(), timeout=10)
-        except Exception as exc:
-            log.warning("closing a broken browser failed: %s", exc)
-    return None
-
-
 async def run_evaluation(tasks: list[Task], result: Path, model: str, settings: EvalSettings,
                          *, progress: Callable[[TaskOutcome], None] | None = None, epoch: int = 1) -> RunSummary:
     """Evaluate every task's page of `epoch` (layout.py: epoch 1 is the contract path) with
     `settings.workers` browsers. Writes eval.json per task; never raises for a single task's failure."""
     from iwrbench.agent import replay_task
-    from iwrbench.browser import Browser
+    from iwrbench.browser_share import SharedBrowsers, default_browsers
     from iwrbench.evaluation_parts import build_parts
     from iwrbench.perception import preload_browser_use
 
@@ -427,24 +421,22 @@ async def run_evaluation(tasks: list[Task], result: Path, model: str, settings: 
         finish(task, rec)
 
     async def worker(n: int) -> None:
-        """Replays tasks one after another in its own Chromium. A task's judging ends while the next
-        tasks replay (at most JUDGED_BEHIND tasks judging behind), so the browser does not wait for the
-        OCR of a task that needed much of it."""
-        browser = None
+        """Replays tasks one after another, each in a fresh context of its (shared) Chromium. A task's
+        judging ends while the next tasks replay (at most JUDGED_BEHIND tasks judging behind), so the
+        browser does not wait for the OCR of a task that needed much of it."""
         behind: list[asyncio.Task[None]] = []
         try:
             while not queue.empty():
                 task = queue.get_nowait()
                 t0, cap = time.monotonic(), settings.task_cap(task)
+                browser = None
                 try:
-                    if browser is None or not browser.is_alive():
-                        if browser is not None:
-                            await browser.close()
-                        browser = await Browser.launch(name=f"worker{n}")
+                    browser = await browsers.get(n)
                     got = await asyncio.wait_for(replay_one(browser, task), timeout=cap)
                 except Exception as exc:  # one task's crash must not end the run
                     finish(task, failed(task, exc, cap))
-                    browser = await _discard(browser)
+                    if browser is None or not await browser.ping():  # other workers' contexts may live in it
+                        await browsers.discard(n, browser)
                     continue
                 if isinstance(got, EvalRecord):
                     got.seconds = round(time.monotonic() - t0, 3)
@@ -458,7 +450,6 @@ async def run_evaluation(tasks: list[Task], result: Path, model: str, settings: 
                 job.cancel()
             raise
         finally:
-            await _discard(browser)
             if behind:
                 await asyncio.wait(behind)
                 for job in behind:
@@ -468,11 +459,19 @@ async def run_evaluation(tasks: list[Task], result: Path, model: str, settings: 
     # browser-use's first import (~0.5-1.5 s) runs in a thread while Chromium starts, not in the first task.
     # (Loading the OCR engine the same way was measured to slow runs: see docs/performance.md.)
     preload = asyncio.ensure_future(preload_browser_use())
+    workers = min(settings.workers, len(todo))
+    browsers = SharedBrowsers(min(workers, settings.browsers or default_browsers(workers)))
     try:
-        await asyncio.gather(*(worker(i) for i in range(min(settings.workers, len(todo)))))
+        await asyncio.gather(*(worker(i) for i in range(workers)))
     finally:
+        await browsers.close()
         with contextlib.suppress(Exception):  # a failed import shows where it is used: browser-use's attach
             await preload
+        summary.model_calls = parts.gate_summary()
+        summary.ocr = parts.ocr_summary()
+        for line in (summary.model_calls, summary.ocr):
+            if line:
+                log.info("%s", line)
         await parts.aclose()
     summary.seconds = time.monotonic() - started
     return summary
