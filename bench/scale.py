@@ -158,6 +158,9 @@ def main() -> int:
     ap.add_argument("--judge-concurrency", type=int, default=None, help="passed to evaluate.py when given")
     ap.add_argument("--repeat", type=int, default=1, help="rounds; each setting once per round, medians printed")
     ap.add_argument("--no-judge", action="store_true", help="offline runs only")
+    ap.add_argument("--stages", action="store_true",
+                    help="also the fewest offline workers without visual scoring (the replay's share of the CPU), "
+                         "and again with the OCR cache the first such run filled")
     ap.add_argument("--quick", action="store_true",
                     help="a short pass: --copies 2 (16 tasks), --workers 1,8,16, offline 1,4, --browsers 4,8 (a browser "
                          "per worker at the largest worker counts, against the default)")
@@ -167,19 +170,23 @@ def main() -> int:
         args.copies, args.workers = 2, "1,8,16"
         args.offline_workers = args.offline_workers or "1,4"
         args.browsers = args.browsers or "4,8"
+        args.stages = True
     workers = parse_list(args.workers)
     offline_workers = parse_list(args.offline_workers) if args.offline_workers else workers
     browsers = parse_list(args.browsers)
 
-    # (label, judge?, workers, browsers or None)
-    settings: list[tuple[str, bool, int, int | None]] = []
+    # (label, judge?, workers, browsers or None, visual?)
+    settings: list[tuple[str, bool, int, int | None, bool]] = []
     if not args.no_judge:
-        settings += [(f"judge w{w}", True, w, None) for w in workers]
-        settings += [(f"judge w{max(workers)} b{b}", True, max(workers), b) for b in browsers
+        settings += [(f"judge w{w}", True, w, None, True) for w in workers]
+        settings += [(f"judge w{max(workers)} b{b}", True, max(workers), b, True) for b in browsers
                      if b != default_browsers(max(workers)) and b <= max(workers)]
-    settings += [(f"offline w{w}", False, w, None) for w in offline_workers]
-    settings += [(f"offline w{max(offline_workers)} b{b}", False, max(offline_workers), b) for b in browsers
+    settings += [(f"offline w{w}", False, w, None, True) for w in offline_workers]
+    settings += [(f"offline w{max(offline_workers)} b{b}", False, max(offline_workers), b, True) for b in browsers
                  if b != default_browsers(max(offline_workers)) and b <= max(offline_workers)]
+    if args.stages:  # visual scoring's share: the same offline run without it, and with the OCR cache warm
+        w = min(offline_workers)
+        settings += [(f"offline w{w} no-visual", False, w, None, False), (f"offline w{w} OCR warm", False, w, None, True)]
 
     judge = SlowJudge(args.latency, args.jitter, args.rate_limit)
     runs: dict[str, list[dict]] = {label: [] for label, *_ in settings}
@@ -190,8 +197,11 @@ def main() -> int:
         pages_root = make_pages(work, data, pages)
         fake.set_responder(judge)
         for rnd in range(args.repeat):
-            for i, (label, with_judge, w, b) in enumerate(settings):
+            for i, (label, with_judge, w, b, visual) in enumerate(settings):
                 out, cache = work / f"out-{rnd}-{i}", work / f"cache-{rnd}-{i}"
+                if label.endswith("OCR warm"):  # the OCR cache the first offline run of this round filled
+                    first = next(j for j, st in enumerate(settings) if not st[1] and st[2] == w and st[4])
+                    shutil.copytree(work / f"cache-{rnd}-{first}" / "ocr", cache / "ocr")
                 shutil.copytree(pages_root, out)
                 env = {**os.environ, "OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": fake.base_url_openai,
                        "IWRBENCH_CACHE_DIR": str(cache)}
@@ -203,6 +213,8 @@ def main() -> int:
                         cmd += ["--judge-concurrency", str(args.judge_concurrency)]
                 if b:
                     cmd += ["--browsers", str(b)]
+                if not visual:
+                    cmd.append("--no-visual")
                 judge.reset()
                 print(f"round {rnd + 1} of {args.repeat}: {label} ...", file=sys.stderr, flush=True)
                 res = run_measured(cmd, env=env, cwd=ROOT, memory=True, timeout=4 * 3600)
@@ -218,7 +230,8 @@ def main() -> int:
                 runs[label].append(row)
                 print(f"  {json.dumps({k: v for k, v in row.items() if k != 'cpu_by_kind'})}", file=sys.stderr)
                 shutil.rmtree(out, ignore_errors=True)
-                shutil.rmtree(cache, ignore_errors=True)
+                if with_judge:
+                    shutil.rmtree(cache, ignore_errors=True)
 
     print(f"\n{len(pages)} tasks ({actions} actions), half on the oracle page, half on a differing one; judge "
           f"{args.latency:g} s +- {args.jitter:g} s, {args.rate_limit:.0%} answered 429; median of {args.repeat}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -69,10 +70,18 @@ class EvalSettings:
         return layout.eval_dir(result, task_id, model, self.judge, self.variant, epoch, agent=self.agent_model)
 
     def task_cap(self, task: Task) -> float:
+        """The hard cap on one task, replay and judging (--task-timeout, else scaled with its actions).
+
+        The default is a last guard against a task stuck in the harness (each step has its own timeouts).
+        It counts wall time, which includes waiting for the CPU and for the one OCR thread that every task
+        in flight shares: up to `workers` replaying and JUDGED_BEHIND more judging behind each. So it
+        grows with the tasks in flight per core; else many workers on few cores cut tasks that were only
+        waiting their turn (16 workers on 2 cores: 6 of 16 tasks, measured with bench/scale.py)."""
         if self.task_timeout:
             return self.task_timeout
         models = self.judge or self.agent_model
-        return 60.0 + len(task.actions) * (3 * self.step_timeout if models else 2 * self.step_timeout)
+        base = 60.0 + len(task.actions) * (3 * self.step_timeout if models else 2 * self.step_timeout)
+        return base * max(1.0, self.workers * (1 + JUDGED_BEHIND) / (os.cpu_count() or 1))
 
 
 @dataclass
