@@ -224,6 +224,10 @@ def main() -> int:
                 row = {"wall_s": round(res["wall_s"], 1), "cpu_s": res["cpu_s"], "cpu_by_kind": res["cpu_by_kind"],
                        "peak_pss_mb": res["peak_pss_mb"], "peak_processes": res["peak_processes"],
                        "scored": ok, "errors": errors, **parse_summary(res["stderr"])}
+                if errors:  # why, once per distinct message ("task 3: task exceeded its hard timeout of 240s")
+                    why = {re.sub(r"^\s*task \S+: ", "", ln) for ln in res["stderr"].splitlines()
+                           if re.match(r"^\s+task \S+: ", ln)}
+                    row["error_messages"] = sorted(why)[:5]
                 if with_judge:
                     row.update(judge_calls=judge.calls, judge_429=judge.limited, judge_peak_in_flight=judge.peak,
                                judge_calls_per_action=round(judge.calls / actions, 2))

@@ -5,6 +5,7 @@ give exactly the reports of one unsharded run. Offline judge, visual scoring on,
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -27,12 +28,18 @@ def _models() -> list[str]:
     return [a for m in MODELS for a in ("--model", m)]
 
 
+# What describes a run rather than its results: when tasks finished and how long they took, when the
+# manifest was made and how many tasks the job selected (a shard's share). Everything else must match.
+RUN_KEYS = {"created_at", "finished_at", "first_finished_at", "last_finished_at", "seconds", "tasks_selected"}
+TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00")
+SELECTED = re.compile(r"(tasks_selected(?:&quot;|\")?: )\d+")
+
+
 def _reports(root: Path) -> dict[str, object]:
-    """Every report file under root/reports, JSON parsed, with what describes the run rather than the
-    scores left out: the manifest (when and with which settings each run was made) and wall-clock times."""
+    """Every report file under root/reports (JSON parsed), what describes the run left out."""
     def strip(value):
         if isinstance(value, dict):
-            return {k: strip(v) for k, v in value.items() if k not in ("manifest", "created_at", "generated_at")}
+            return {k: strip(v) for k, v in value.items() if k not in RUN_KEYS}
         if isinstance(value, list):
             return [strip(v) for v in value]
         return value
@@ -40,12 +47,14 @@ def _reports(root: Path) -> dict[str, object]:
     out: dict[str, object] = {}
     for path in sorted((root / "reports").rglob("*")):
         rel = str(path.relative_to(root / "reports"))
-        if path.is_dir() or "/manifests/" in f"/{rel}" or path.name == "manifest.json":
+        if path.is_dir():
             continue
         if path.suffix == ".json":
             out[rel] = strip(json.loads(path.read_text()))
+        elif path.suffix == ".png":
+            out[rel] = path.read_bytes()
         else:
-            out[rel] = path.read_text(errors="replace")
+            out[rel] = SELECTED.sub(r"\1N", TIME.sub("<time>", path.read_text()))
     return out
 
 
@@ -71,6 +80,9 @@ def test_four_shards_merged_give_the_reports_of_one_run(tmp_path):
         shards.append(done)
         for tid in done:  # copied back: the task folders the shard evaluated
             shutil.copytree(root / tid, merged / tid, dirs_exist_ok=True)
+        # and the run manifests (the same settings in every job; the last copied wins)
+        shutil.copytree(root / "reports" / "offline" / "manifests", merged / "reports" / "offline" / "manifests",
+                        dirs_exist_ok=True)
     ids = {str(json.loads(ln)["id"]) for ln in data.read_text().splitlines() if ln.strip()}
     assert all(shards) and set().union(*shards) == ids and sum(map(len, shards)) == len(ids)  # disjoint, all
 
