@@ -29,10 +29,13 @@ def _models() -> list[str]:
 
 
 # What describes a run rather than its results: when tasks finished and how long they took, when the
-# manifest was made and how many tasks the job selected (a shard's share). Everything else must match.
-RUN_KEYS = {"created_at", "finished_at", "first_finished_at", "last_finished_at", "seconds", "tasks_selected"}
+# manifest was made, how many tasks the job selected (a shard's share), and how often Chromium's own
+# background services tried to go out (blocked; the HTML report shows each task's sandbox log). Two
+# unsharded runs differ in these too. Everything else must match.
+RUN_KEYS = {"created_at", "finished_at", "first_finished_at", "last_finished_at", "seconds", "tasks_selected",
+            "browser_service_attempts"}
 TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00")
-SELECTED = re.compile(r"(tasks_selected(?:&quot;|\")?: )\d+")
+SELECTED = re.compile(r"((?:tasks_selected|browser_service_attempts)(?:&quot;|\")?: )\d+")
 
 
 def _reports(root: Path) -> dict[str, object]:
