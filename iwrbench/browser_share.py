@@ -3,7 +3,7 @@
 A worker replays one task at a time in a fresh context of its browser; several workers may share one
 browser (contexts are isolated from each other: cookies, storage, pages). One Chromium per worker costs
 a browser process, a GPU process and their memory per worker; with a model judge most workers wait on
-the network, so fewer browsers hold the same number of tasks in flight (docs/performance.md, session 7).
+the network, so fewer browsers hold the same number of tasks in flight (docs/performance.md, "Scale").
 
 Worker n uses browser n % count. A browser found dead is relaunched by the first worker that needs it;
 a worker whose task broke its browser discards it only if it is still the one in use (another worker
