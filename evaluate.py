@@ -77,6 +77,16 @@ def judge_concurrency(args: argparse.Namespace) -> int | None:
         raise UserError(f"IWRBENCH_JUDGE_CONCURRENCY: {exc}") from None
 
 
+def effective_limits(settings) -> dict[str, int | None]:
+    """The browsers and model calls in flight a run uses, defaults resolved, for its manifest."""
+    from iwrbench.browser_share import default_browsers
+    from iwrbench.models.gate import DEFAULT_LIMIT
+
+    uses_model = bool(settings.judge or settings.agent_model)
+    return {"browsers": min(settings.workers, settings.browsers or default_browsers(settings.workers)),
+            "judge_concurrency": (settings.judge_concurrency or DEFAULT_LIMIT) if uses_model else None}
+
+
 def model_names(values: list[str] | None) -> list[str]:
     names: list[str] = []
     for value in values or []:
@@ -148,6 +158,7 @@ def main() -> int:
                             variant=cli.run_variant(args, prompt), browsers=args.browsers,
                             judge_concurrency=judge_concurrency(args))
     check_judge_available(settings)
+    effective = effective_limits(settings)
     any_error = False
     for model in models:
         label = layout.run_slug(model, settings.variant) if settings.variant else model
@@ -175,8 +186,8 @@ def main() -> int:
             "judge_folder": settings.folder, "protocol": args.protocol,
             "prompt_file": prompt.record if prompt else None, "data": args.data, "image_metric": args.image_metric,
             "video_input": args.video_input, "variant": list(settings.variant),
-            "visual": not args.no_visual, "workers": settings.workers, "browsers": settings.browsers,
-            "judge_concurrency": settings.judge_concurrency, "step_timeout": args.step_timeout,
+            "visual": not args.no_visual, "workers": settings.workers, "browsers": effective["browsers"],
+            "judge_concurrency": effective["judge_concurrency"], "step_timeout": args.step_timeout,
             "task_timeout": args.task_timeout, "tasks_selected": len(tasks), "epochs": len(epochs)})
             if did_work else None)
     slug = settings.folder

@@ -15,8 +15,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+from typing import TYPE_CHECKING
 
-from iwrbench.browser import Browser
+if TYPE_CHECKING:  # Playwright is imported only when a browser is launched (evaluate.py's manifest needs none)
+    from iwrbench.browser import Browser
 
 log = logging.getLogger("iwrbench.evaluate")
 
@@ -39,6 +41,8 @@ class SharedBrowsers:
 
     async def get(self, worker: int) -> Browser:
         """The live browser of this worker's slot, launched (again) when there is none."""
+        from iwrbench.browser import Browser
+
         slot = worker % self.count
         async with self._locks[slot]:
             browser = self._browsers[slot]
