@@ -20,7 +20,7 @@ from pathlib import Path
 from iwrbench import __version__, layout
 from iwrbench.dataset import Task
 from iwrbench.errors import InfrastructureError
-from iwrbench.evaluation_settings import EvalSettings, RunSummary, TaskOutcome
+from iwrbench.evaluation_settings import JUDGED_BEHIND, EvalSettings, RunSummary, TaskOutcome
 from iwrbench.fsutil import atomic_write_json, remove_stale_temp
 from iwrbench.judges.base import EXECUTION_SOURCE, not_executed
 from iwrbench.records import (
@@ -41,11 +41,7 @@ from iwrbench.trace import build_trace, write_trace
 
 log = logging.getLogger("iwrbench.evaluate")
 
-# Tasks a worker may have judging behind its replay. One was not enough: a task whose steps need OCR
-# (seconds of it) held up the next-but-one task's replay until that OCR was done. A few more let the
-# replay go on while the judging, at its lower priority, takes the CPU the replay leaves idle; each
-# task's hard cap still covers its judging, and the run ends when the last judging ends.
-JUDGED_BEHIND = 3
+
 def is_finished(path: Path, force: bool) -> bool:
     """A finished eval.json is skipped on rerun; an errored or unreadable one is redone."""
     if force:
@@ -292,22 +288,12 @@ class StepJudging:
                 job.exception()
 
 
-async def _discard(browser) -> None:
-    """Close a browser that may be broken; a failure to close is logged, never raised."""
-    if browser is not None:
-        try:
-            await asyncio.wait_for(browser.close(), timeout=10)
-        except Exception as exc:
-            log.warning("closing a broken browser failed: %s", exc)
-    return None
-
-
 async def run_evaluation(tasks: list[Task], result: Path, model: str, settings: EvalSettings,
                          *, progress: Callable[[TaskOutcome], None] | None = None, epoch: int = 1) -> RunSummary:
     """Evaluate every task's page of `epoch` (layout.py: epoch 1 is the contract path) with
     `settings.workers` browsers. Writes eval.json per task; never raises for a single task's failure."""
     from iwrbench.agent import replay_task
-    from iwrbench.browser import Browser
+    from iwrbench.browser_share import SharedBrowsers, default_browsers
     from iwrbench.evaluation_parts import build_parts
     from iwrbench.perception import preload_browser_use
 
@@ -397,24 +383,22 @@ async def run_evaluation(tasks: list[Task], result: Path, model: str, settings: 
         finish(task, rec)
 
     async def worker(n: int) -> None:
-        """Replays tasks one after another in its own Chromium. A task's judging ends while the next
-        tasks replay (at most JUDGED_BEHIND tasks judging behind), so the browser does not wait for the
-        OCR of a task that needed much of it."""
-        browser = None
+        """Replays tasks one after another, each in a fresh context of its (shared) Chromium. A task's
+        judging ends while the next tasks replay (at most JUDGED_BEHIND tasks judging behind), so the
+        browser does not wait for the OCR of a task that needed much of it."""
         behind: list[asyncio.Task[None]] = []
         try:
             while not queue.empty():
                 task = queue.get_nowait()
                 t0, cap = time.monotonic(), settings.task_cap(task)
+                browser = None
                 try:
-                    if browser is None or not browser.is_alive():
-                        if browser is not None:
-                            await browser.close()
-                        browser = await Browser.launch(name=f"worker{n}")
+                    browser = await browsers.get(n)
                     got = await asyncio.wait_for(replay_one(browser, task), timeout=cap)
                 except Exception as exc:  # one task's crash must not end the run
                     finish(task, failed(task, exc, cap))
-                    browser = await _discard(browser)
+                    if browser is None or not await browser.ping():  # other workers' contexts may live in it
+                        await browsers.discard(n, browser)
                     continue
                 if isinstance(got, EvalRecord):
                     got.seconds = round(time.monotonic() - t0, 3)
@@ -428,7 +412,6 @@ async def run_evaluation(tasks: list[Task], result: Path, model: str, settings: 
                 job.cancel()
             raise
         finally:
-            await _discard(browser)
             if behind:
                 await asyncio.wait(behind)
                 for job in behind:
@@ -438,11 +421,19 @@ async def run_evaluation(tasks: list[Task], result: Path, model: str, settings: 
     # browser-use's first import (~0.5-1.5 s) runs in a thread while Chromium starts, not in the first task.
     # (Loading the OCR engine the same way was measured to slow runs: see docs/performance.md.)
     preload = asyncio.ensure_future(preload_browser_use())
+    workers = min(settings.workers, len(todo))
+    browsers = SharedBrowsers(min(workers, settings.browsers or default_browsers(workers)))
     try:
-        await asyncio.gather(*(worker(i) for i in range(min(settings.workers, len(todo)))))
+        await asyncio.gather(*(worker(i) for i in range(workers)))
     finally:
+        await browsers.close()
         with contextlib.suppress(Exception):  # a failed import shows where it is used: browser-use's attach
             await preload
+        summary.model_calls = parts.gate_summary()
+        summary.ocr = parts.ocr_summary()
+        for line in (summary.model_calls, summary.ocr):
+            if line:
+                log.info("%s", line)
         await parts.aclose()
     summary.seconds = time.monotonic() - started
     return summary

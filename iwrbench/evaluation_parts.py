@@ -23,6 +23,26 @@ class EvalParts:
     visual_scorer: Any
     judge_model: Any = None
     agent_model: Any = None  # the element-picking model when it is not the judge model
+    gate: Any = None  # models.gate.CallGate shared by the judge and agent models' calls
+
+    def gate_summary(self) -> str | None:
+        """One line on the model calls of the run (None without a model)."""
+        if self.gate is None:
+            return None
+        st = self.gate.stats
+        return (f"model calls: {st.calls} attempts, at most {st.peak_in_flight} in flight (limit {self.gate.limit}), "
+                f"{st.rate_limited} rate-limited (paused {st.paused_s:.1f} s)")
+
+    def ocr_summary(self) -> str | None:
+        """One line on the run's OCR work (None when nothing was read): pictures asked for, cache hits,
+        pictures the engine read, their text crops and the crops it had to recognise (ocr_parts)."""
+        cache = getattr(self.visual_scorer, "ocr", None)
+        if cache is None or not (cache.hits or cache.misses):
+            return None
+        st = cache.engine.stats
+        return (f"ocr: {cache.hits + cache.misses} pictures, {cache.hits} cache hits; engine read "
+                f"{st.get('pictures', 0)} pictures, recognised {st.get('crops_recognised', 0)} of "
+                f"{st.get('crops', 0)} text crops")
 
     async def aclose(self) -> None:
         for model in (self.judge_model, self.agent_model):
@@ -84,6 +104,16 @@ def build_parts(settings: EvalSettings) -> EvalParts:
     else:
         agent = own_agent = prompt_model(agent_name)
     assertion_judge, visual_scorer = build_judges(model, image_metric=settings.image_metric)
+    gate = None
+    if model is not None or own_agent is not None:
+        from iwrbench.models.gate import DEFAULT_LIMIT, CallGate
+
+        ms = getattr(model or own_agent, "settings", None)
+        gate = CallGate(settings.judge_concurrency or DEFAULT_LIMIT, base_delay=getattr(ms, "base_delay", 1.0),
+                        max_delay=getattr(ms, "max_delay", 60.0))
+        for m in (model, own_agent):
+            if m is not None and hasattr(m, "gate"):
+                m.gate = gate
     locator = (LLMLocator(agent, timeout=agent.settings.timeout, max_tokens=agent.settings.max_tokens)
                if agent is not None else OfflineLocator())
-    return EvalParts(locator, assertion_judge, visual_scorer, model, own_agent)
+    return EvalParts(locator, assertion_judge, visual_scorer, model, own_agent, gate)

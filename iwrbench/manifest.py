@@ -53,6 +53,8 @@ class RunSettings(OpenRecord):
     variant: list[str] | None = None
     visual: bool | None = None
     workers: int | None = None
+    browsers: int | None = None  # Chromiums the workers shared (defaults resolved)
+    judge_concurrency: int | None = None  # model calls in flight at most; None when no model was called
     step_timeout: float | None = None
     task_timeout: float | None = None
     tasks_selected: int | None = None

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -56,11 +57,40 @@ def build_parser() -> argparse.ArgumentParser:
                              "metrics need torch, transformers and the weights in the local Hugging Face cache)")
     parser.add_argument("--no-visual", action="store_true",
                         help="skip visual scoring (VFS is then null); for timing the replay alone")
+    parser.add_argument("--browsers", type=cli.positive_int, metavar="N",
+                        help="Chromiums the workers share, each task in its own context (default: one per 4 "
+                             "workers; never more than --workers)")
+    parser.add_argument("--judge-concurrency", type=cli.positive_int, metavar="N",
+                        help="model calls (agent and judge) in flight at most; a 429 pauses them all, honouring "
+                             "Retry-After (default: 16; env IWRBENCH_JUDGE_CONCURRENCY)")
     parser.add_argument("--step-timeout", type=float, default=10.0, metavar="S",
                         help="timeout of one browser action (default: %(default)s)")
     parser.add_argument("--task-timeout", type=float, default=None, metavar="S",
                         help="hard cap on one task (default: 60 s + 20 s per action)")
     return parser
+
+
+def judge_concurrency(args: argparse.Namespace) -> int | None:
+    """--judge-concurrency, else IWRBENCH_JUDGE_CONCURRENCY, else None (the default)."""
+    if args.judge_concurrency:
+        return args.judge_concurrency
+    env = os.environ.get("IWRBENCH_JUDGE_CONCURRENCY", "").strip()
+    if not env:
+        return None
+    try:
+        return cli.positive_int(env)
+    except argparse.ArgumentTypeError as exc:
+        raise UserError(f"IWRBENCH_JUDGE_CONCURRENCY: {exc}") from None
+
+
+def effective_limits(settings) -> dict[str, int | None]:
+    """The browsers and model calls in flight a run uses, defaults resolved, for its manifest."""
+    from iwrbench.browser_share import default_browsers
+    from iwrbench.models.gate import DEFAULT_LIMIT
+
+    uses_model = bool(settings.judge or settings.agent_model)
+    return {"browsers": min(settings.workers, settings.browsers or default_browsers(settings.workers)),
+            "judge_concurrency": (settings.judge_concurrency or DEFAULT_LIMIT) if uses_model else None}
 
 
 def model_names(values: list[str] | None) -> list[str]:
@@ -136,8 +166,10 @@ def main() -> int:
                             workers=cli.resolve_workers(args, 2), force=args.force or args.rejudge,
                             visual=not args.no_visual, image_metric=args.image_metric,
                             step_timeout=args.step_timeout, task_timeout=args.task_timeout,
-                            variant=cli.run_variant(args, prompt))
+                            variant=cli.run_variant(args, prompt), browsers=args.browsers,
+                            judge_concurrency=judge_concurrency(args))
     check_judge_available(settings, agent=not args.rejudge)
+    effective = effective_limits(settings)
     run = run_rejudge if args.rejudge else run_evaluation
     any_error = False
     for model in models:
@@ -154,6 +186,9 @@ def main() -> int:
                   f"{len(errors)} errors in {summary.seconds:.1f}s", file=sys.stderr)
             for o in errors:
                 print(f"  task {o.task_id}: {o.message}", file=sys.stderr)
+            for line in (summary.model_calls, summary.ocr):
+                if line:
+                    print(f"  {line}", file=sys.stderr)
             did_work |= summary.count("skipped") < len(summary.outcomes)
         # A run that evaluated nothing keeps the manifest of the run that produced the scores: its
         # settings (and created_at) are the ones behind the numbers, and the reports stay byte-identical.
@@ -162,7 +197,8 @@ def main() -> int:
             "judge_folder": settings.folder, "protocol": args.protocol,
             "prompt_file": prompt.record if prompt else None, "data": args.data, "image_metric": args.image_metric,
             "video_input": args.video_input, "variant": list(settings.variant),
-            "visual": not args.no_visual, "workers": settings.workers, "step_timeout": args.step_timeout,
+            "visual": not args.no_visual, "workers": settings.workers, "browsers": effective["browsers"],
+            "judge_concurrency": effective["judge_concurrency"], "step_timeout": args.step_timeout,
             "task_timeout": args.task_timeout, "tasks_selected": len(tasks), "epochs": len(epochs),
             **({"rejudge": True} if args.rejudge else {})},
             # a rejudge starts no browser: its manifest names none rather than asking Chromium its version

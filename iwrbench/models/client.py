@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from iwrbench.models.base import ModelError, ModelRequest, ModelResponse
 from iwrbench.models.cache import ResponseCache, cache_key, public_url
+from iwrbench.models.gate import CallGate
 from iwrbench.models.retry import ProviderError, RetryPolicy, call_with_retries, parse_retry_after
 from iwrbench.models.settings import ModelSettings
 from iwrbench.redaction import redact
@@ -66,6 +67,7 @@ class RemoteModel:
         self.policy = RetryPolicy(max_attempts=settings.max_attempts, base_delay=settings.base_delay,
                                   max_delay=settings.max_delay)
         self.usage = Usage()
+        self.gate: CallGate | None = None  # calls in flight and shared 429 backoff (evaluation: --judge-concurrency)
 
     @property
     def model_id(self) -> str:
@@ -98,7 +100,8 @@ class RemoteModel:
         start = time.monotonic()
         try:
             response, attempts = await call_with_retries(lambda: self.transport.send(request), self.policy,
-                                                         what=f"{self.name} ({request.purpose})")
+                                                         what=f"{self.name} ({request.purpose})", gate=self.gate,
+                                                         purpose=request.purpose)
         except ModelError as exc:
             self.usage.failed += 1
             if request.video_count and exc.kind == "client_error" and "video" in str(exc).lower():

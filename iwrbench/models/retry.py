@@ -14,10 +14,13 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from iwrbench.models.base import ModelError
 from iwrbench.redaction import redact
+
+if TYPE_CHECKING:
+    from iwrbench.models.gate import CallGate
 
 log = logging.getLogger("iwrbench.models")
 T = TypeVar("T")
@@ -38,6 +41,9 @@ class RetryPolicy:
     base_delay: float = 1.0  # first backoff wait, doubled per attempt
     max_delay: float = 60.0  # no single wait is longer, Retry-After included
     jitter: float = 0.25  # up to this share of a wait is randomised
+    # Behind a CallGate, a 429 does not use up one of `max_attempts`: the gate pauses every call and the
+    # request is tried again, up to this many rate-limited answers in all.
+    rate_limit_attempts: int = 40
 
     def delay(self, attempt: int, retry_after: float | None, rng: random.Random | None = None) -> float:
         """Seconds to wait after failed attempt number `attempt` (1-based)."""
@@ -80,20 +86,39 @@ def parse_retry_after(headers: Mapping[str, str] | None, now: float | None = Non
 
 async def call_with_retries(call: Callable[[], Awaitable[T]], policy: RetryPolicy, *, what: str = "request",
                             sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-                            rng: random.Random | None = None) -> tuple[T, int]:
+                            rng: random.Random | None = None, gate: CallGate | None = None,
+                            purpose: str = "other") -> tuple[T, int]:
     """Run `call` until it succeeds, fails for good, or runs out of attempts. Returns (result, attempts);
-    raises ModelError with the last failure (its `retryable` says whether a later rerun may succeed)."""
+    raises ModelError with the last failure (its `retryable` says whether a later rerun may succeed).
+
+    With a `gate`, each attempt holds one of its slots, and a 429 pauses the gate (every call waits)
+    instead of this call alone, without using up an attempt (policy.rate_limit_attempts bounds those)."""
     attempts = max(1, policy.max_attempts)
-    for attempt in range(1, attempts + 1):
+    failed = limited = 0
+    while True:
         try:
-            return await call(), attempt
+            if gate is None:
+                result = await call()
+            else:
+                async with gate.slot(purpose):
+                    result = await call()
+                gate.succeeded()
+            return result, failed + limited + 1
         except ProviderError as exc:
-            final = not exc.retryable or attempt == attempts
+            if gate is not None and exc.kind == "rate_limit" and limited + 1 < policy.rate_limit_attempts:
+                limited += 1
+                wait = gate.rate_limited(exc.retry_after)
+                log.info("%s: %s; every call to this model waits %.1f s (rate limited %d times)", what, exc,
+                         wait, limited)
+                continue
+            failed += 1
+            spent = gate is not None and exc.kind == "rate_limit"  # its own budget of tries is used up
+            final = not exc.retryable or failed >= attempts or spent
             if final:
+                n = failed + limited
                 how = "gave up" if exc.retryable else "not retryable"
-                raise ModelError(redact(f"{exc} ({how} after {attempt} attempt{'s' * (attempt > 1)})"),
-                                 retryable=exc.retryable, attempts=attempt, kind=exc.kind) from exc
-            wait = policy.delay(attempt, exc.retry_after, rng)
-            log.warning("%s: %s; retry %d/%d in %.1f s", what, exc, attempt + 1, attempts, wait)
+                raise ModelError(redact(f"{exc} ({how} after {n} attempt{'s' * (n > 1)})"),
+                                 retryable=exc.retryable, attempts=n, kind=exc.kind) from exc
+            wait = policy.delay(failed, exc.retry_after, rng)
+            log.warning("%s: %s; retry %d/%d in %.1f s", what, exc, failed + 1, attempts, wait)
             await sleep(wait)
-    raise AssertionError("unreachable")

@@ -121,6 +121,10 @@ def test_missing_checkpoints_is_a_data_error(tmp_path: Path):
     assert page_problem(task, tmp_path / "out", "builtin/blank")[0] == "no_page"
     settings = EvalSettings()
     assert settings.task_cap(task) > 0
+    # more tasks in flight per core, each waits longer for its turn: the default cap grows, --task-timeout not
+    many = EvalSettings(workers=64)
+    assert many.task_cap(task) > settings.task_cap(task)
+    assert EvalSettings(workers=64, task_timeout=30).task_cap(task) == 30
 
 
 def test_bad_data_is_one_line_exit_2(tmp_path: Path):

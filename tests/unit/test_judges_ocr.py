@@ -132,3 +132,28 @@ def test_onnxruntime_threads_do_not_spin_while_they_wait(tmp_path):
     for model in (rapid.text_det, rapid.text_rec):
         options = model.session.session.get_session_options()
         assert options.get_session_config_entry(SPIN_KEY) == "0"
+
+
+def test_crops_seen_before_are_not_recognised_again_and_the_lines_stay_rapidocrs(ocr_cache):
+    """Two consecutive checkpoints of a sample task share most of their text crops: the second costs the
+    detection and its new crops only, and both read exactly what rapidocr's own whole reading reads
+    (text, boxes and scores)."""
+    import cv2
+
+    from iwrbench.judges.ocr import OcrEngine
+    from iwrbench.judges.ocr_parts import PartReader
+
+    engine = OcrEngine()
+    raw = engine._load()
+    reader = PartReader(raw, min_score=engine.min_score)
+    first, second = (cv2.imread(f"data/sample/1/checkpoints/step_{k}.png") for k in (2, 3))
+    for image in (first, second):
+        whole = raw(image)
+        expected = [(str(t).strip(), (int(b[:, 0].min()), int(b[:, 1].min()), int(b[:, 0].max()), int(b[:, 1].max())),
+                     round(float(s), 4)) for t, b, s in zip(whole.txts, whole.boxes, whole.scores, strict=True)
+                    if str(t).strip()]
+        before = reader.stats.crops_recognised
+        assert reader.read(image) == expected
+        new = reader.stats.crops_recognised - before
+    assert reader.stats.crops > 60
+    assert new < reader.stats.crops / 4  # the second picture's crops were nearly all seen in the first
