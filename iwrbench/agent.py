@@ -627,35 +627,28 @@ class Replayer:
         if element.kind in ONE_TARGET or len(quoted) != 1 or normalize(element.label()) == normalize(quoted[0]) \
                 or normalize(quoted[0]) not in normalize(element.label()):
             return handle
-        try:
-            found = await self.sandbox.call("the quoted part", handle.evaluate_handle(QUOTED_PART, quoted[0]),
-                                            timeout=min(3.0, self.step_timeout))
-            part = found.as_element()
-        except (PageHung, PageCrashed, BrowserDied):
-            raise
-        except Exception:
-            return handle
-        if part is None:
-            return handle
-        rec.locator = LocatorInfo(**{**rec.locator.model_dump(), "fallback": f"its part that reads {quoted[0]!r}"[:300]})
-        return part
+        return await self._pointed_instead(handle, rec, QUOTED_PART, quoted[0], f"its part that reads {quoted[0]!r}")
 
     async def _shown_stand_in(self, handle: Any, rec: StepFacts) -> Any:
         """A control the page hides from sight (a styled radio or checkbox: the native input clipped
         to a pixel, its label drawn instead) is pointed at through its label, as a user would; a
         click on the hidden pixel reaches nothing."""
+        return await self._pointed_instead(handle, rec, HIDDEN_CONTROL_LABEL, None,
+                                           "its label (the control itself is hidden)")
+
+    async def _pointed_instead(self, handle: Any, rec: StepFacts, script: str, arg: Any, why: str) -> Any:
+        """The element `script` finds from the chosen one (else the chosen one), the step saying why."""
         try:
-            stand_in = await self.sandbox.call("label of a hidden control", handle.evaluate_handle(HIDDEN_CONTROL_LABEL),
-                                               timeout=min(3.0, self.step_timeout))
-            label = stand_in.as_element()
+            found = await self.sandbox.call(why, handle.evaluate_handle(script, arg), timeout=min(3.0, self.step_timeout))
+            other = found.as_element()
         except (PageHung, PageCrashed, BrowserDied):
             raise
         except Exception:
             return handle
-        if label is None:
+        if other is None:
             return handle
-        rec.locator = LocatorInfo(**{**rec.locator.model_dump(), "fallback": "its label (the control itself is hidden)"})
-        return label
+        rec.locator = LocatorInfo(**{**rec.locator.model_dump(), "fallback": why[:300]})
+        return other
 
     # ------------------------------------------------------------ actions
 
