@@ -24,7 +24,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from urllib.parse import unquote, urlsplit
 
 from iwrbench.browser_path import CHROMIUM_BASE_ARGS, find_chromium
 from iwrbench.errors import InfrastructureError
+from iwrbench.records import SandboxRecord
 
 log = logging.getLogger("iwrbench.browser")
 
@@ -428,37 +428,6 @@ def _is_browser_service(request_line: str) -> bool:
 # ---------------------------------------------------------------- the per-task sandbox
 
 
-@dataclass
-class SandboxLog:
-    """What the page tried that the sandbox stopped or noticed (eval.json `sandbox`)."""
-
-    blocked_requests: int = 0
-    blocked_samples: list[str] = field(default_factory=list)
-    navigations_blocked: int = 0
-    websockets_blocked: int = 0
-    proxy_attempts: int = 0
-    proxy_samples: list[str] = field(default_factory=list)
-    browser_service_attempts: int = 0
-    dialogs: list[dict[str, str]] = field(default_factory=list)
-    dialog_count: int = 0
-    popups: int = 0
-    popup_samples: list[str] = field(default_factory=list)
-    page_errors: list[str] = field(default_factory=list)
-    page_error_count: int = 0
-    missing_files: list[str] = field(default_factory=list)
-    denied_paths: list[str] = field(default_factory=list)
-    page_missing: bool = False
-    requests_served: int = 0
-    hung: str | None = None
-    crashed: bool = False
-    context_resets: int = 0  # evaluations retried because the page replaced its document under them
-    isolated_reads: int = 0  # harness scripts the page broke, run again in an isolated world
-    script_errors: list[str] = field(default_factory=list)  # what broke them
-
-    def as_dict(self) -> dict[str, Any]:
-        return {k: (list(v) if isinstance(v, list) else v) for k, v in self.__dict__.items()}
-
-
 def _sample(bucket: list, item: Any) -> None:
     if len(bucket) < SAMPLE_LIMIT:
         bucket.append(item)
@@ -498,7 +467,7 @@ class PageSandbox:
         self.load_timeout = load_timeout
         self.server = LoopbackServer(page_dir, hidden=hidden)
         self.blackhole: Blackhole | None = None
-        self.log = SandboxLog()
+        self.log = SandboxRecord()  # what the page tried that the sandbox stopped or noticed
         self.context: Any = None
         self.page: Any = None
         self.origin = ""
@@ -950,7 +919,7 @@ class PageSandbox:
             lg.proxy_attempts = self.blackhole.attempts
             lg.proxy_samples = list(self.blackhole.samples)
             lg.browser_service_attempts = self.blackhole.background
-        return lg.as_dict()
+        return lg.model_dump()
 
     async def close(self) -> None:
         """Close the context (works on a hung page too), stop the server and the proxy. Never raises."""

@@ -253,8 +253,8 @@ class Scores(Record):
 
 
 class SandboxRecord(OpenRecord):
-    """What the page tried that the sandbox stopped or noticed (browser.SandboxLog), and the replay's
-    phases."""
+    """What the page tried that the sandbox stopped or noticed, and the replay's phases: the page
+    sandbox counts into one of these as the page runs (browser.PageSandbox.log)."""
 
     blocked_requests: int = 0
     blocked_samples: list[str] = Field(default_factory=list)
@@ -275,9 +275,9 @@ class SandboxRecord(OpenRecord):
     requests_served: int = 0
     hung: str | None = None
     crashed: bool = False
-    context_resets: int = 0
-    isolated_reads: int = 0
-    script_errors: list[str] = Field(default_factory=list)
+    context_resets: int = 0  # evaluations retried because the page replaced its document under them
+    isolated_reads: int = 0  # harness scripts the page broke, run again in an isolated world
+    script_errors: list[str] = Field(default_factory=list)  # what broke them
     phases: dict[str, float] = Field(default_factory=dict)  # seconds: open, load, initial, close
     perception_notes: list[str] = Field(default_factory=list)
 

@@ -89,7 +89,5 @@ def test_open_notes_of_the_locator_and_the_sandbox_go_to_details():
     assert info.option == "l" and info.details == {"a_new_note": 3}
     again = LocatorInfo(**{**info.model_dump(), "another": "x"})
     assert again.details == {"a_new_note": 3, "another": "x"}
-    from iwrbench.browser import SandboxLog
-
-    assert set(SandboxLog.__dataclass_fields__) <= set(SandboxRecord.model_fields), \
-        "a field of the sandbox log is not declared in records.SandboxRecord"
+    sandbox = SandboxRecord(blocked_requests=2, a_new_count=1)
+    assert sandbox.blocked_requests == 2 and sandbox.details == {"a_new_count": 1}
