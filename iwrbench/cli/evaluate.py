@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """Replay every ground-truth action on each generated page in Chromium, judge it, score it, report it.
 
     python evaluate.py --data data/sample.jsonl --result outputs --model openai/gpt-4o --workers 2 \\
