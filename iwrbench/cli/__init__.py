@@ -31,24 +31,22 @@ def load_dotenv_file(path: str | os.PathLike = ".env") -> None:
         load_dotenv(path, override=False)
 
 
-def positive_int(value: str) -> int:
+def _whole_number(value: str, least: int) -> int:
     try:
         n = int(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"{value!r} must be at least 1")
+    if n < least:
+        raise argparse.ArgumentTypeError(f"{value!r} must be at least {least}")
     return n
+
+
+def positive_int(value: str) -> int:
+    return _whole_number(value, 1)
 
 
 def non_negative_int(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"{value!r} must be at least 0")
-    return n
+    return _whole_number(value, 0)
 
 
 def add_common_arguments(parser: argparse.ArgumentParser, *, default_workers: int) -> None:
