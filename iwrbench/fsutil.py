@@ -5,16 +5,34 @@ A crash mid-write leaves either the old file or the new one, never half of one.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from iwrbench.errors import UserError
 from iwrbench.redaction import redact
+
+
+@contextlib.contextmanager
+def _replacing(path: Path) -> Iterator[tuple[int, str]]:
+    """A temporary file beside `path` (its descriptor and name): it replaces `path` when the block ends
+    without error, and is removed when the block fails, so `path` is never seen half written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        yield fd, tmp
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, only_if_changed: bool = False) -> Path:
@@ -27,21 +45,11 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, only_if_changed:
                 return path
         except OSError:
             pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            os.fchmod(fh.fileno(), 0o644)  # mkstemp makes 0600; outputs are meant to be shared and served
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    with _replacing(path) as (fd, _tmp), os.fdopen(fd, "wb") as fh:
+        os.fchmod(fh.fileno(), 0o644)  # mkstemp makes 0600; outputs are meant to be shared and served
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
     return path
 
 
@@ -64,24 +72,30 @@ def atomic_link_or_copy(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
             return dst
     except OSError:
         pass
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
-    os.close(fd)
-    try:
+    with _replacing(dst) as (fd, tmp):
+        os.close(fd)
         os.unlink(tmp)
         try:
             os.link(src, tmp)
         except OSError:  # another file system, or links not allowed: copy the bytes
             shutil.copyfile(src, tmp)
             os.chmod(tmp, 0o644)
-        os.replace(tmp, dst)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
     return dst
+
+
+def read_utf8(path: Path, label: str, *, missing: str | None = None) -> tuple[str, bytes]:
+    """A user's text file (a page, a prompt), as text and as its bytes; a one-line UserError starting
+    with `label` when it cannot be read or is not UTF-8 (`missing`: the message for no such file)."""
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError as exc:
+        raise UserError(f"{label} {missing or f'cannot be read ({exc.strerror or exc})'}") from None
+    except OSError as exc:
+        raise UserError(f"{label} cannot be read ({exc.strerror or exc})") from None
+    try:
+        return data.decode("utf-8-sig"), data
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{label} is not UTF-8 text (byte {exc.start})") from None
 
 
 def read_json(path: str | os.PathLike) -> Any | None:

@@ -26,7 +26,7 @@ import iwrbench
 from iwrbench import layout
 from iwrbench.dataset import Task
 from iwrbench.errors import UserError
-from iwrbench.fsutil import atomic_write_json, read_json, remove_stale_temp
+from iwrbench.fsutil import atomic_write_json, read_json, read_utf8, remove_stale_temp
 from iwrbench.generation import write_page
 from iwrbench.page_refs import finalize_html
 from iwrbench.records import GenerationRecord, parse_record
@@ -52,14 +52,7 @@ class SourcePage:
 
 
 def _read_page(path: Path) -> tuple[str, str]:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise UserError(f"{path}: the page cannot be read ({exc.strerror or exc})") from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise UserError(f"{path}: the page is not UTF-8 text (byte {exc.start})") from None
+    text, data = read_utf8(path, f"{path}: the page")
     return text, hashlib.sha256(data).hexdigest()
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from iwrbench.errors import UserError
+from iwrbench.fsutil import read_utf8
 
 FIELDS = ("width", "height", "resolution", "fps", "frames", "sheets", "assets_base")
 _TOKEN = re.compile(r"\{\{|\}\}|\{([A-Za-z_]\w*)\}")
@@ -56,16 +57,7 @@ class PromptFile:
 def load_prompt_file(path: str | Path) -> PromptFile:
     """Read and check a prompt file; UserError (one line, naming file and line) when it cannot be used."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise UserError(f"--prompt-file {path}: no such file") from None
-    except OSError as exc:
-        raise UserError(f"--prompt-file {path}: cannot be read ({exc.strerror or exc})") from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise UserError(f"--prompt-file {path}: not UTF-8 text (byte {exc.start})") from None
+    text, data = read_utf8(path, f"--prompt-file {path}:", missing="no such file")
     if not text.strip():
         raise UserError(f"--prompt-file {path}: the file is empty")
     for number, line in enumerate(text.splitlines(), start=1):
