@@ -77,6 +77,8 @@ HOLDS_FOCUS = """
 # Scroll offsets of the window and of every element under the point: changes iff the view moved.
 # Pointer actions, which reach what is drawn at the element's place.
 POINTED = ("Click", "DoubleClick", "Hover")
+# Elements a <label> can stand for: only these are asked whether the page hides them behind one.
+LABELLED_CONTROLS = frozenset({"input", "select", "textarea", "button", "meter", "output", "progress"})
 # The label drawn for a control the page hides from sight (clipped, a pixel or two, or transparent),
 # else null.
 HIDDEN_CONTROL_LABEL = r"""
@@ -615,7 +617,8 @@ class Replayer:
         ref = seen.ref(choice.element.index)
         handle = await self.perception.handle(ref) if ref is not None else None
         if handle is not None and action.type in POINTED:
-            handle = await self._shown_stand_in(handle, rec)
+            if choice.element.tag.lower() in LABELLED_CONTROLS:
+                handle = await self._shown_stand_in(handle, rec)
             handle = await self._quoted_part(handle, choice.element, action, rec)
         return handle, choice.element, seen
 

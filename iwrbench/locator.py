@@ -905,16 +905,18 @@ def _rows_before_spans(q: Query, scored: list[Scored]) -> list[Scored]:
     phrases = [p for p, rel in q.context_quoted if rel not in SPATIAL_RELATIONS]
     if not phrases or len(scored) < 2:
         return scored
+    around = {s.element.index: set(tokens(s.element.context)) for s in scored if s.element.context}
+    said_by = {phrase: set(tokens(phrase)) for phrase in phrases}
     out = []
     for s in scored:
         e = s.element
-        mine = set(tokens(e.context)) if e.context else set()
+        mine = around.get(e.index, set())
         for phrase in phrases:
-            said = set(tokens(phrase))
+            said = said_by[phrase]
             if not mine or not said <= mine:
                 continue
-            kin = [set(tokens(o.element.context)) for o in scored
-                   if o.element.index != e.index and o.element.kind == e.kind and o.element.context]
+            kin = [around[o.element.index] for o in scored
+                   if o.element.index != e.index and o.element.kind == e.kind and o.element.index in around]
             others = [k for k in kin if not said <= k]
             if not others:
                 continue
