@@ -54,7 +54,7 @@ def _ram_gb() -> float | None:
 
 def _chromium_version() -> str | None:
     sys.path.insert(0, str(ROOT))
-    from iwrbench.browser_path import find_chromium
+    from iwrbench.sandbox.chromium_path import find_chromium
 
     exe = find_chromium()
     if not exe:

@@ -34,8 +34,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from iwrbench.browser_path import find_chromium  # noqa: E402
-from iwrbench.media import plan_indices, probe_video, sample_video  # noqa: E402
+from iwrbench.media.frames import plan_indices, probe_video, sample_video  # noqa: E402
+from iwrbench.sandbox.chromium_path import find_chromium  # noqa: E402
 
 # Draws frame i of the synthetic recording on a canvas and encodes it; returns the encoded chunks.
 ENCODER_JS = """

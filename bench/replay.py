@@ -52,8 +52,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from _common import machine, machine_text, median, run_measured, spread, write_json  # noqa: E402
 
-from iwrbench.browser_path import find_chromium  # noqa: E402
-from iwrbench.dataset import Action, Task, load_tasks  # noqa: E402
+from iwrbench.data.tasks import Action, Task, load_tasks  # noqa: E402
+from iwrbench.sandbox.chromium_path import find_chromium  # noqa: E402
 from utils.make_task import serve_folder  # noqa: E402  (the page folder on loopback, as evaluate.py serves it)
 
 MODEL = "builtin/oracle"
@@ -135,7 +135,7 @@ async def floor_run(tasks: list[Task], scripts: dict[str, list[dict[str, Any]]],
                     ) -> FloorRun:
     from playwright.async_api import async_playwright
 
-    from iwrbench.browser import LAUNCH_ARGS, chromium_env
+    from iwrbench.sandbox.browser import LAUNCH_ARGS, chromium_env
 
     args = [a for a in LAUNCH_ARGS if not a.startswith("--remote-debugging")]
     # Chromium's socket path (under its TMPDIR) must stay short: a scratch folder in /tmp, not in --work.

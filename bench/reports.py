@@ -20,9 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from iwrbench import layout, stats  # noqa: E402
+from iwrbench import layout  # noqa: E402
 from iwrbench.fsutil import atomic_write_json  # noqa: E402
-from iwrbench.records import EvalRecord, Scores, StepRecord, Verdict  # noqa: E402
+from iwrbench.records.evaluation import EvalRecord, Scores, StepRecord, Verdict  # noqa: E402
+from iwrbench.report import stats  # noqa: E402
 
 
 def write_world(out: Path, models: int, tasks: int, epochs: int, seed: int = 1) -> None:
@@ -56,7 +57,7 @@ def main() -> None:
     ap.add_argument("--tasks", type=int, default=113)
     ap.add_argument("--epochs", type=int, nargs="+", default=[1, 3])
     args = ap.parse_args()
-    from iwrbench.report import build_reports
+    from iwrbench.report.build import build_reports
 
     print(f"{'epochs':>6}  {'what':<40} {'wall s':>8} {'cpu s':>8}")
     for epochs in args.epochs:

@@ -40,7 +40,7 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
 
 from bench._common import machine, machine_text, median, run_measured, write_json  # noqa: E402
-from iwrbench.browser_share import default_browsers  # noqa: E402
+from iwrbench.sandbox.browser_share import default_browsers  # noqa: E402
 from tests.fakes.llm_server import FakeLLMServer, Fault  # noqa: E402
 from tests.fixtures_faults import JudgeResponder  # noqa: E402
 

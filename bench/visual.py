@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from iwrbench import layout  # noqa: E402
-from iwrbench.dataset import load_tasks  # noqa: E402
+from iwrbench.data.tasks import load_tasks  # noqa: E402
 from iwrbench.judges.image_similarity import (  # noqa: E402
     Dinov2Similarity,
     ImageMetricUnavailable,

@@ -36,7 +36,7 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(getattr(pytest.mark, kind))
     if not any(item.get_closest_marker("browser") for item in items):
         return
-    from iwrbench.browser_path import find_chromium
+    from iwrbench.sandbox.chromium_path import find_chromium
 
     if find_chromium() is None:
         raise pytest.UsageError("tests marked `browser` are selected but no Chromium is installed: run make setup "

@@ -27,9 +27,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from iwrbench.dataset import Task
-from iwrbench.media import first_frame
-from iwrbench.prompt import ASSET_PLACEHOLDER
+from iwrbench.data.tasks import Task
+from iwrbench.generation.prompt import ASSET_PLACEHOLDER
+from iwrbench.media.frames import first_frame
 from tests.fakes.llm_server import FakeLLMServer, RecordedRequest
 
 TINY_REFERENCE = """<!DOCTYPE html>

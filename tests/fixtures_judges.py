@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from iwrbench.dataset import Task, load_tasks
-from iwrbench.records import StepFacts
-from iwrbench.states import PageState, ReplayStep
+from iwrbench.data.tasks import Task, load_tasks
+from iwrbench.records.evaluation import StepFacts
+from iwrbench.replay.states import PageState, ReplayStep
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
@@ -86,7 +86,7 @@ class AppRenders:
 def _render_apps(root: Path, names: list[str]) -> AppRenders:
     from playwright.async_api import async_playwright
 
-    from iwrbench.browser_path import find_chromium
+    from iwrbench.sandbox.chromium_path import find_chromium
     from tests.judges_apps import APPS, render
 
     exe = find_chromium()

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from iwrbench.dataset import Task, parse_record
+from iwrbench.data.tasks import Task, parse_record
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = Path(__file__).resolve().parent / "hostile_pages"

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from iwrbench.dataset import Task, load_tasks
+from iwrbench.data.tasks import Task, load_tasks
 from iwrbench.fsutil import atomic_write_json
 from iwrbench.layout import eval_dir, page_dir, step_screenshot_name
-from iwrbench.records import EvalRecord, LocatorInfo, Scores, StepRecord, StepVisual, Verdict
+from iwrbench.records.evaluation import EvalRecord, LocatorInfo, Scores, StepRecord, StepVisual, Verdict
 
 MODEL_A = "openai/gpt-4o"
 MODEL_B = "builtin/oracle"

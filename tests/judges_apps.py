@@ -203,8 +203,8 @@ STATE_JS = """() => {
 
 async def capture(page, path):
     """A PageState of the page as the replay would record it (text, inputs, scroll, screenshot)."""
-    from iwrbench.agent import STATE_SCRIPT
-    from iwrbench.states import PageState
+    from iwrbench.replay.agent import STATE_SCRIPT
+    from iwrbench.replay.states import PageState
 
     await page.wait_for_timeout(60)
     await page.screenshot(path=str(path))

@@ -14,9 +14,9 @@ import re
 import shutil
 from pathlib import Path
 
-from iwrbench.agent import STATE_SCRIPT
-from iwrbench.dataset import Task
-from iwrbench.states import PageState
+from iwrbench.data.tasks import Task
+from iwrbench.replay.agent import STATE_SCRIPT
+from iwrbench.replay.states import PageState
 from tests.judges_apps import STATE_JS
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -18,7 +18,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from iwrbench.schemas import SCHEMA_DIR, models
+from iwrbench.records.schemas import SCHEMA_DIR, models
 
 REPORT_MARK = "iwrbench-model-report"
 

@@ -1,6 +1,6 @@
 """Rebuild the bundled sample set from its sources in utils/sample_sites/<name>/.
 
-    python utils/build_samples.py [--data data/sample.jsonl] [--only todo --only shop]
+    python -m utils.build_samples [--data data/sample.jsonl] [--only todo --only shop]
 
 Each site folder holds index.html (inline CSS/JS), task.json (id, metadata, actions with selectors)
 and, under "images" in task.json, the pictures it uses as drawing instructions: they are drawn here
@@ -15,21 +15,18 @@ import io
 import json
 import math
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from iwrbench.data.tasks import SAFE_ID
+from iwrbench.errors import UserError
+from iwrbench.fsutil import atomic_write_text
+from utils.make_task import make_task
 
-from iwrbench.dataset import SAFE_ID  # noqa: E402
-from iwrbench.errors import UserError  # noqa: E402
-from iwrbench.fsutil import atomic_write_text  # noqa: E402
-from utils.make_task import make_task  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 SITES = ROOT / "utils" / "sample_sites"
 BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"

@@ -25,13 +25,11 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from iwrbench.data.tasks import SAFE_ID, VIDEO_NAMES, load_tasks
+from iwrbench.errors import UserError
+from iwrbench.fsutil import atomic_write_text
 
-from iwrbench.dataset import SAFE_ID, VIDEO_NAMES, load_tasks  # noqa: E402
-from iwrbench.errors import UserError  # noqa: E402
-from iwrbench.fsutil import atomic_write_text  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_REPO = "IWR-Bench/IWR-Bench"  # from the paper's README badge; verify on the Hub
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz")

@@ -17,16 +17,13 @@ Exit status: 0 done, 1 some page refused (already generated; --force replaces it
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from iwrbench import cli, layout
+from iwrbench.data.tasks import load_tasks, select_tasks
+from iwrbench.errors import UserError
 
-from iwrbench import cli, layout  # noqa: E402
-from iwrbench.dataset import load_tasks, select_tasks  # noqa: E402
-from iwrbench.errors import UserError  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     cli.setup_logging(args)
-    from iwrbench.importer import format_summary, import_pages, published_folder
+    from iwrbench.generation.importer import format_summary, import_pages, published_folder
 
     try:
         layout.model_slug(args.model)

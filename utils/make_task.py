@@ -1,6 +1,6 @@
 """Author an IWR-Bench task from a local site folder and an action script.
 
-    python utils/make_task.py SITE_DIR ACTIONS_JSON --data data/sample.jsonl --id 3 [--domain ...]
+    python -m utils.make_task SITE_DIR ACTIONS_JSON --data data/sample.jsonl --id 3 [--domain ...]
                               [--whole-folder] [--real-site]
 
 SITE_DIR holds index.html and the files it uses. ACTIONS_JSON is either a list of actions or an object
@@ -41,16 +41,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from iwrbench.contact_sheet import make_contact_sheets  # noqa: E402
-from iwrbench.dataset import ACTION_TYPES, IMAGE_SUFFIXES, SAFE_ID, load_tasks  # noqa: E402
-from iwrbench.errors import InfrastructureError, UserError  # noqa: E402
-from iwrbench.fsutil import atomic_write_bytes, atomic_write_json, atomic_write_text  # noqa: E402
-from iwrbench.videowriter import write_video  # noqa: E402
-from utils.task_recorder import (  # noqa: E402,F401 - re-exported for callers of make_task
+from iwrbench.data.tasks import ACTION_TYPES, IMAGE_SUFFIXES, SAFE_ID, load_tasks
+from iwrbench.errors import InfrastructureError, UserError
+from iwrbench.fsutil import atomic_write_bytes, atomic_write_json, atomic_write_text
+from iwrbench.media.contact_sheet import make_contact_sheets
+from iwrbench.media.videowriter import write_video
+from utils.task_recorder import (  # noqa: F401 - re-exported for callers of make_task
     DEFAULT_SEED,
     FIXED_TIME,
     Recording,
@@ -58,6 +54,8 @@ from utils.task_recorder import (  # noqa: E402,F401 - re-exported for callers o
     record,
     serve_folder,
 )
+
+ROOT = Path(__file__).resolve().parent.parent
 
 CONVERT_TO_PNG = {".png", ".jpg", ".jpeg", ".webp", ".bmp"}
 SPEC_NAMES = {"task.json", "actions.json"}

@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
-from iwrbench.browser_path import CHROMIUM_BASE_ARGS, find_chromium
 from iwrbench.errors import InfrastructureError, UserError
-from iwrbench.videowriter import Frame
+from iwrbench.media.videowriter import Frame
+from iwrbench.sandbox.chromium_path import CHROMIUM_BASE_ARGS, find_chromium
 
 FIXED_TIME = "2025-03-14T10:00:00Z"
 DEFAULT_SEED = 20250314

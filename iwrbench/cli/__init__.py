@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from iwrbench.dataset import Task, load_tasks, parse_shard, select_tasks
+from iwrbench.data.tasks import Task, load_tasks, parse_shard, select_tasks
 from iwrbench.errors import UserError
 from iwrbench.redaction import install_log_redaction, register_environment
 

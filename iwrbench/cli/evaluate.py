@@ -84,8 +84,8 @@ def judge_concurrency(args: argparse.Namespace) -> int | None:
 
 def effective_limits(settings) -> dict[str, int | None]:
     """The browsers and model calls in flight a run uses, defaults resolved, for its manifest."""
-    from iwrbench.browser_share import default_browsers
     from iwrbench.models.gate import DEFAULT_LIMIT
+    from iwrbench.sandbox.browser_share import default_browsers
 
     uses_model = bool(settings.judge or settings.agent_model)
     return {"browsers": min(settings.workers, settings.browsers or default_browsers(settings.workers)),
@@ -111,15 +111,15 @@ def epochs_to_evaluate(result: Path, task_ids: list[str], model: str, requested:
 
 def report(result: Path, data: str, judges: list[str] | None, manifest: dict | None) -> list[Path]:
     """Rebuild reports over the whole data file, so tasks never evaluated show up as missing."""
-    from iwrbench.dataset import load_tasks
-    from iwrbench.report import build_reports
+    from iwrbench.data.tasks import load_tasks
+    from iwrbench.report.build import build_reports
 
     tasks = load_tasks(data) if Path(data).is_file() else None
     return build_reports(result, tasks, judges, manifest=manifest)
 
 
 def print_leaderboards(result: Path, judges: list[str]) -> None:
-    from iwrbench.report import leaderboard_text
+    from iwrbench.report.build import leaderboard_text
 
     for slug in judges:
         print(f"\nLeaderboard ({slug} judge) — {result / 'reports' / slug}")
@@ -152,12 +152,12 @@ def main() -> int:
     if not tasks:
         raise UserError("no task selected (check --task/--shard/--limit)")
 
-    from iwrbench.evaluation import EvalSettings, run_evaluation
-    from iwrbench.evaluation_parts import check_judge_available
-    from iwrbench.manifest import collect_manifest
-    from iwrbench.progress import ProgressPrinter
-    from iwrbench.prompt_file import load_prompt_file
-    from iwrbench.rejudge import run_rejudge
+    from iwrbench.evaluation.parts import check_judge_available
+    from iwrbench.evaluation.progress import ProgressPrinter
+    from iwrbench.evaluation.rejudge import run_rejudge
+    from iwrbench.evaluation.run import EvalSettings, run_evaluation
+    from iwrbench.generation.prompt_file import load_prompt_file
+    from iwrbench.records.manifest import collect_manifest
 
     prompt = load_prompt_file(args.prompt_file) if args.prompt_file else None
     agent = args.agent.strip() if args.agent else (layout.OFFLINE_JUDGE if args.rejudge else None)

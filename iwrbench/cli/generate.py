@@ -26,12 +26,12 @@ from iwrbench.cli import (
     setup_logging,
 )
 from iwrbench.errors import UserError
-from iwrbench.generation import GenerationSettings, format_summary, run_generation
+from iwrbench.generation.generate import GenerationSettings, format_summary, run_generation
+from iwrbench.generation.prompt_file import load_prompt_file
+from iwrbench.generation.protocol import paper_config
+from iwrbench.media.video_clip import VideoSettings
 from iwrbench.models.registry import NAME_HELP, get_model, parse_model_name
 from iwrbench.models.settings import resolve_settings
-from iwrbench.prompt_file import load_prompt_file
-from iwrbench.protocol import paper_config
-from iwrbench.video_clip import VideoSettings
 
 DEFAULT_WORKERS = 8
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from iwrbench.dataset import Action, Task
+from iwrbench.data.tasks import Action, Task
 from iwrbench.judges.base import action_of, not_executed, verdict
 from iwrbench.judges.llm_json import ask_json, find_object, judge_request, short
 from iwrbench.models.base import ImagePart, Model, ModelError, TextPart
-from iwrbench.records import Verdict
-from iwrbench.states import ReplayStep
+from iwrbench.records.evaluation import Verdict
+from iwrbench.replay.states import ReplayStep
 
 log = logging.getLogger("iwrbench.judges.llm")
 
@@ -70,7 +70,7 @@ def parse_verdict(text: str) -> tuple[str, str] | None:
 
 
 def screenshot_part(path: Path | None, label: str) -> ImagePart | None:
-    from iwrbench.media import MediaError, encode_image_file
+    from iwrbench.media.frames import MediaError, encode_image_file
 
     if path is None or not Path(path).is_file():
         return None

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from iwrbench.dataset import Action, Task
+from iwrbench.data.tasks import Action, Task
 from iwrbench.judges.base import OFFLINE_SOURCE, action_of, not_executed, verdict
 from iwrbench.judges.behind import run_behind
 from iwrbench.judges.change import (
@@ -57,8 +57,8 @@ from iwrbench.judges.change import (
 )
 from iwrbench.judges.ocr import OcrCache, OcrError
 from iwrbench.judges.text_similarity import normalise, token_counts, tokens
-from iwrbench.records import Verdict
-from iwrbench.states import PageState, ReplayStep
+from iwrbench.records.evaluation import Verdict
+from iwrbench.replay.states import PageState, ReplayStep
 
 log = logging.getLogger("iwrbench.judges.offline")
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from iwrbench.dataset import Action, Task
+from iwrbench.data.tasks import Action, Task
 from iwrbench.judges.llm_json import short
-from iwrbench.records import Verdict, VerdictValue
-from iwrbench.states import ReplayStep
+from iwrbench.records.base import VerdictValue
+from iwrbench.records.evaluation import Verdict
+from iwrbench.replay.states import ReplayStep
 
 OFFLINE_SOURCE = "offline"
 REPLAY_SOURCE = "replay"

@@ -29,7 +29,7 @@ from iwrbench.judges.image_similarity import (
 from iwrbench.judges.ocr import OcrCache, OcrError
 from iwrbench.judges.rubric import RubricJudge, RubricResult
 from iwrbench.judges.text_similarity import text_similarity
-from iwrbench.records import StepVisual
+from iwrbench.records.evaluation import StepVisual
 
 log = logging.getLogger("iwrbench.judges.visual")
 

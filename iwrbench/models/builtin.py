@@ -16,8 +16,8 @@ from pathlib import Path
 
 import cv2
 
-from iwrbench.dataset import Task
-from iwrbench.media import MediaError, bgr_to_png, first_frame
+from iwrbench.data.tasks import Task
+from iwrbench.media.frames import MediaError, bgr_to_png, first_frame
 from iwrbench.models.base import ModelError, ModelRequest, ModelResponse
 
 BUILTIN_KINDS = ("oracle", "screenshot", "blank")

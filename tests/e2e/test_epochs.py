@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from iwrbench import layout, stats
-from iwrbench.dataset import load_tasks, parse_shard, select_tasks
+from iwrbench import layout
+from iwrbench.data.tasks import load_tasks, parse_shard, select_tasks
+from iwrbench.report import stats
 from tests.fakes.llm_server import Fault
 from tests.faults.test_faults_interrupt import _interrupt, _start, _wait_for
 from tests.fixtures_faults import PLANTED_KEY, assert_no_traceback, cli_env, run_cli

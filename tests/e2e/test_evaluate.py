@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from iwrbench import layout
-from iwrbench.dataset import load_tasks
-from iwrbench.evaluation import EvalSettings, data_problem, is_finished, page_problem
-from iwrbench.records import EvalRecord
+from iwrbench.data.tasks import load_tasks
+from iwrbench.evaluation.run import EvalSettings, data_problem, is_finished, page_problem
+from iwrbench.records.evaluation import EvalRecord
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.browser
@@ -152,7 +152,7 @@ def test_steps_are_judged_while_the_replay_goes_on(tmp_path: Path, monkeypatch):
     the judge is called for step 1, the later steps' screenshots do not exist yet."""
     import asyncio
 
-    from iwrbench.evaluation import run_evaluation
+    from iwrbench.evaluation.run import run_evaluation
 
     result, tasks = _oracle_pages(tmp_path, ("5",))
     task = tasks["5"]
@@ -174,7 +174,7 @@ def test_steps_are_judged_while_the_replay_goes_on(tmp_path: Path, monkeypatch):
 
 def _watch_judge(monkeypatch, judge):
     """Replace the offline judge built by evaluate with `judge(inner, task, step)`."""
-    from iwrbench import evaluation_parts
+    from iwrbench.evaluation import parts as evaluation_parts
 
     real_build = evaluation_parts.build_parts
 
@@ -207,7 +207,7 @@ def _judging_held_until_opened(tmp_path: Path, monkeypatch, ids: tuple[str, ...]
     screenshot). Returns the result folder, the run's summary, and whether that page was opened."""
     import asyncio
 
-    from iwrbench.evaluation import run_evaluation
+    from iwrbench.evaluation.run import run_evaluation
 
     result, tasks = _oracle_pages(tmp_path, ids)
     opened: list[bool] = []
@@ -242,7 +242,7 @@ def test_a_tasks_judging_ends_while_the_next_task_replays(tmp_path: Path, monkey
 def test_a_slow_judging_does_not_hold_up_the_next_tasks_replays(tmp_path: Path, monkeypatch):
     """A task whose judging takes long (OCR of several screenshots) stays behind while the next two
     tasks replay: the third task's page is opened before the first task's last step is judged."""
-    from iwrbench.evaluation import JUDGED_BEHIND
+    from iwrbench.evaluation.run import JUDGED_BEHIND
 
     assert JUDGED_BEHIND >= 3
     ids = ("5", "6", "7")
@@ -257,7 +257,7 @@ def test_judging_past_the_hard_timeout_is_an_error_and_the_run_goes_on(tmp_path:
     the task is an infrastructure error (retried on rerun), and the next task is scored."""
     import asyncio
 
-    from iwrbench.evaluation import run_evaluation
+    from iwrbench.evaluation.run import run_evaluation
 
     result, tasks = _oracle_pages(tmp_path, ("5", "7"))
 

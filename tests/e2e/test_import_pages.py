@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from iwrbench import layout
-from iwrbench.dataset import load_tasks
+from iwrbench.data.tasks import load_tasks
 from tests.fixtures_faults import assert_no_traceback, assert_one_line_error, cli_env, run_cli
 
 SOURCE_MODEL = "gpt-5-2025-08-07"

@@ -13,8 +13,8 @@ from pathlib import Path
 from PIL import Image
 
 from iwrbench.judges.ocr import OcrCache
-from iwrbench.manifest import collect_manifest
-from iwrbench.report import build_reports
+from iwrbench.records.manifest import collect_manifest
+from iwrbench.report.build import build_reports
 from tests.fixtures_judges import text_png
 from tests.fixtures_report import MODEL_A, build_world
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from iwrbench import layout
-from iwrbench.dataset import load_tasks
-from iwrbench.evaluation import EvalSettings
+from iwrbench.data.tasks import load_tasks
+from iwrbench.evaluation.run import EvalSettings
 from tests.fixtures_faults import JudgeResponder, assert_no_traceback, cli_env, request_kind, run_cli
 from tests.fixtures_generation import reference_responder
 

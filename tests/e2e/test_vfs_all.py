@@ -9,7 +9,7 @@ import json
 import pytest
 
 from iwrbench import layout
-from iwrbench.dataset import load_tasks
+from iwrbench.data.tasks import load_tasks
 from tests.fixtures_faults import ROOT, assert_no_traceback, cli_env, copy_sample, run_cli
 
 pytestmark = pytest.mark.browser

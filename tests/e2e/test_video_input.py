@@ -17,12 +17,12 @@ import numpy as np
 import pytest
 
 from iwrbench.cli import generate
-from iwrbench.dataset import load_tasks
+from iwrbench.data.tasks import load_tasks
+from iwrbench.generation.prompt import VIDEO_INSTRUCTIONS, build_video_request
 from iwrbench.layout import page_dir
-from iwrbench.media import MediaError, encode_image_file, first_frame
+from iwrbench.media.frames import MediaError, encode_image_file, first_frame
+from iwrbench.media.video_clip import MB, VideoSettings, normalize_webm, prepare_clip, reencode
 from iwrbench.models.base import ImagePart, VideoPart
-from iwrbench.prompt import VIDEO_INSTRUCTIONS, build_video_request
-from iwrbench.video_clip import MB, VideoSettings, normalize_webm, prepare_clip, reencode
 from tests.fakes.llm_server import Fault
 from tests.fixtures_generation import make_tiny_task, reference_responder, write_dataset
 
@@ -129,7 +129,7 @@ def test_chromium_plays_the_reencoded_webm(tiny_video):
     """The output is a video a browser decodes (VP8 WebM), not only OpenCV."""
     from playwright.sync_api import sync_playwright
 
-    from iwrbench.browser_path import find_chromium
+    from iwrbench.sandbox.chromium_path import find_chromium
 
     clip = prepare_clip(tiny_video, VideoSettings(fps=4, max_side=320, max_mb=1))
     url = "data:video/webm;base64," + base64.b64encode(clip.data).decode()
@@ -150,7 +150,7 @@ def test_chromium_plays_the_reencoded_webm(tiny_video):
 
 
 def test_video_prompt_is_frozen_and_shares_the_page_rules():
-    from iwrbench.prompt import INSTRUCTIONS
+    from iwrbench.generation.prompt import INSTRUCTIONS
 
     assert hashlib.sha256(VIDEO_INSTRUCTIONS.encode()).hexdigest() == VIDEO_FROZEN_SHA256, \
         "the video prompt changed: if that is deliberate, bump VIDEO_PROMPT_VERSION and update the hash here"
@@ -341,7 +341,7 @@ def test_native_pages_are_evaluated_and_reported_apart_from_frames(llm_env, tmp_
 
 def test_eval_json_in_the_wrong_run_folder_is_not_mixed_in(tmp_path):
     """A frames eval.json copied under the --video folder (or the reverse) is an error in that report."""
-    from iwrbench.report import load_record
+    from iwrbench.report.build import load_record
 
     model = "openai/m"
     src = tmp_path / "eval.json"
@@ -356,7 +356,7 @@ def test_eval_json_in_the_wrong_run_folder_is_not_mixed_in(tmp_path):
 
 
 def test_evaluating_native_without_native_pages_says_where_it_looked(tmp_path):
-    from iwrbench.evaluation import page_problem
+    from iwrbench.evaluation.run import page_problem
 
     task = load_tasks(write_dataset(tmp_path / "d.jsonl", [make_tiny_task(tmp_path / "d", "t1")]))[0]
     kind, why = page_problem(task, tmp_path / "out", "openai/m", ("video",))

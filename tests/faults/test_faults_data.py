@@ -17,7 +17,7 @@ import pytest
 
 from iwrbench import cli
 from iwrbench.cli import evaluate, generate
-from iwrbench.dataset import load_tasks
+from iwrbench.data.tasks import load_tasks
 from tests.fixtures_data import data_record
 from tests.fixtures_faults import (
     assert_no_traceback,

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from iwrbench.dataset import load_tasks
+from iwrbench.data.tasks import load_tasks
 from tests.fixtures_faults import (
     PLANTED_KEY,
     ROOT,
@@ -276,7 +276,7 @@ def test_evaluate_killed_on_the_sample_set_then_rerun(tmp_path, fake_llm):
 def test_scratch_of_killed_runs_is_swept_and_only_that(tmp_path):
     """Browser scratch folders carry their owner's pid and start time; a later launch removes those
     whose owner is gone, and leaves alone the live ones and any folder it cannot vouch for."""
-    from iwrbench import browser
+    from iwrbench.sandbox import browser
 
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
                           check=True)
@@ -293,7 +293,7 @@ def test_scratch_of_killed_runs_is_swept_and_only_that(tmp_path):
 
 
 def test_scratch_goes_to_a_short_folder_when_tmpdir_is_too_deep(tmp_path, monkeypatch):
-    from iwrbench import browser
+    from iwrbench.sandbox import browser
 
     deep = tmp_path / ("d" * 60)
     deep.mkdir()

@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from iwrbench.dataset import load_tasks
+from iwrbench.data.tasks import load_tasks
 from tests.fixtures_faults import PLANTED_KEY, assert_no_traceback, cli_env, run_cli
 from tests.fixtures_generation import make_tiny_task, task_of_request, write_dataset
 from tests.fixtures_replay import CountingServer

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from iwrbench.cli import generate
-from iwrbench.dataset import load_tasks
+from iwrbench.data.tasks import load_tasks
 from iwrbench.layout import page_dir
 from tests.fakes.llm_server import Fault
 from tests.fixtures_faults import DroppingServer

@@ -119,7 +119,7 @@ def test_chromium_runs_without_the_keys_in_its_environment(tmp_path, monkeypatch
     import asyncio
     from pathlib import Path
 
-    from iwrbench.browser import Browser
+    from iwrbench.sandbox.browser import Browser
 
     monkeypatch.setenv("OPENAI_API_KEY", PLANTED_KEY)
     monkeypatch.setenv("ANTHROPIC_API_KEY", PLANTED_ANTHROPIC_KEY)

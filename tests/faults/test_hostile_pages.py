@@ -16,9 +16,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from iwrbench.agent import replay_task
-from iwrbench.browser import Browser
-from iwrbench.locator import OfflineLocator
+from iwrbench.locate.locator import OfflineLocator
+from iwrbench.replay.agent import replay_task
+from iwrbench.sandbox.browser import Browser
 from tests.fixtures_replay import PAGES, click, hostile_actions, hostile_page, replay_task_of, run, write_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.faults]

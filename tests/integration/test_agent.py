@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from iwrbench.agent import LLMLocator, Replayer, parse_index, pick_option, replay_task
-from iwrbench.browser import Browser
-from iwrbench.dataset import Task, load_tasks
+from iwrbench.data.tasks import Task, load_tasks
 from iwrbench.judges.base import not_executed
-from iwrbench.locator import OfflineLocator
-from iwrbench.trace import build_trace
+from iwrbench.locate.locator import OfflineLocator
+from iwrbench.records.trace import build_trace
+from iwrbench.replay.agent import LLMLocator, Replayer, parse_index, pick_option, replay_task
+from iwrbench.sandbox.browser import Browser
 from tests.fixtures_replay import (
     BROKEN_DOM_PAGE,
     FRAMES_KEYS_PAGE,
@@ -287,7 +287,7 @@ class CheckingReplayer(Replayer):
 
 
 async def _replay_checked(b: Browser, task: Task, page: Path, out: Path, selectors: list[str | None]):
-    from iwrbench.states import PageState, ReplayResult
+    from iwrbench.replay.states import PageState, ReplayResult
 
     sandbox = await b.open_sandbox(page, task.width, task.height, step_timeout=10, load_timeout=10)
     result = ReplayResult(initial=PageState(screenshot=None), steps=[])
@@ -462,8 +462,8 @@ def test_the_next_action_is_perceived_while_the_screenshot_is_taken(tmp_path: Pa
     run (no key named) is dropped, and the replay ends normally."""
     import time
 
-    from iwrbench.browser import PageSandbox
-    from iwrbench.perception import Perception
+    from iwrbench.perception.elements import Perception
+    from iwrbench.sandbox.browser import PageSandbox
 
     events: list[tuple[str, float]] = []
     real_shot, real_look = PageSandbox.screenshot, Perception.look

@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import _common  # noqa: E402
 import replay  # noqa: E402
 
-from iwrbench.dataset import load_tasks  # noqa: E402
+from iwrbench.data.tasks import load_tasks  # noqa: E402
 
 SAMPLE = ROOT / "data" / "sample.jsonl"
 
@@ -38,7 +38,7 @@ def test_tree_sampler_sees_a_child_process_memory_and_cpu():
 def test_cpu_is_told_apart_by_kind_of_process(tmp_path: Path):
     """Chromium's processes are named by their --type (its children rewrite their command line into
     one string), and the table's groups add up to the total."""
-    from iwrbench.browser_path import find_chromium
+    from iwrbench.sandbox.chromium_path import find_chromium
 
     assert _common.process_kind(os.getpid()) == "python"
     proc = subprocess.Popen([find_chromium(), "--headless", "--no-sandbox", f"--user-data-dir={tmp_path}",

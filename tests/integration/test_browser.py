@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
-from iwrbench.browser import Browser, LoopbackServer, PageHung, _is_browser_service
-from iwrbench.perception import BrowserUseView
+from iwrbench.perception.elements import BrowserUseView
+from iwrbench.sandbox.browser import Browser, LoopbackServer, PageHung, _is_browser_service
 from tests.fixtures_replay import PAGES, run, write_page
 
 browser = pytest.mark.browser
@@ -225,7 +225,7 @@ def test_abandoned_browser_use_tasks_print_no_traceback(caplog):
     browser-use's other records pass."""
     import logging
 
-    from iwrbench.browser import prepare_process_env
+    from iwrbench.sandbox.browser import prepare_process_env
 
     prepare_process_env()
     tasks_log = logging.getLogger("browser_use.utils")

@@ -12,8 +12,8 @@ import pytest
 from PIL import Image
 
 from iwrbench.cli import generate
-from iwrbench.dataset import load_tasks
-from iwrbench.generation import (
+from iwrbench.data.tasks import load_tasks
+from iwrbench.generation.generate import (
     extract_html,
     finalize_html,
     referenced_assets,

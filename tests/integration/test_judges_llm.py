@@ -12,9 +12,9 @@ from iwrbench.judges.assertion_offline import OfflineAssertionJudge
 from iwrbench.judges.rubric import RubricJudge, parse_rubric
 from iwrbench.judges.visual import VisualScorer
 from iwrbench.models.registry import get_model
-from iwrbench.records import Verdict
-from iwrbench.scoring import compute_scores, judge_error
-from iwrbench.states import PageState
+from iwrbench.records.evaluation import Verdict
+from iwrbench.replay.states import PageState
+from iwrbench.scoring.scores import compute_scores, judge_error
 from tests.fakes.llm_server import Fault
 from tests.fixtures_judges import make_judge_task, replay_step, text_png
 
@@ -132,8 +132,8 @@ def test_build_judges(llm_env):
 def test_judge_settings_reach_every_judge_prompt(llm_env, cart, tmp_path, ocr_cache, monkeypatch):
     """IWRBENCH_JUDGE_MAX_TOKENS / _TIMEOUT set the budget of the assertion, rubric and locator prompts
     (they used to be ignored: each judge sent its own fixed budget)."""
-    from iwrbench.evaluation import EvalSettings
-    from iwrbench.evaluation_parts import build_parts
+    from iwrbench.evaluation.parts import build_parts
+    from iwrbench.evaluation.run import EvalSettings
     from iwrbench.judges.llm_json import DEFAULT_MAX_TOKENS as JUDGE_MAX_TOKENS
 
     def budgets() -> set:

@@ -8,10 +8,10 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from iwrbench.dataset import Action
+from iwrbench.data.tasks import Action
 from iwrbench.judges.assertion_offline import Evidence, OfflineAssertionJudge, Side, decide
 from iwrbench.judges.change import PixelChange, TokenChange
-from iwrbench.states import PageState
+from iwrbench.replay.states import PageState
 from tests.fixtures_judges import make_judge_task, replay_step, text_png
 
 HEAD = ["Trailhead Outfitters", "Trail Runner  $89.00  Add to cart", "Summit Backpack  $129.00  Add to cart"]
@@ -217,8 +217,8 @@ def test_sample_set_accuracy(ocr_cache, tmp_path, sample_jsonl):
     """Oracle and restyled pages pass; static and blank pages fail from the first action."""
     from playwright.async_api import async_playwright
 
-    from iwrbench.browser_path import find_chromium
-    from iwrbench.dataset import load_tasks
+    from iwrbench.data.tasks import load_tasks
+    from iwrbench.sandbox.chromium_path import find_chromium
     from tests.judges_sample_replay import replay_variant
     from utils.make_task import LAUNCH_ARGS
 

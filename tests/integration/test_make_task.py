@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from iwrbench.contact_sheet import make_contact_sheets
-from iwrbench.dataset import load_tasks
+from iwrbench.data.tasks import load_tasks
 from iwrbench.errors import UserError
-from iwrbench.videowriter import Frame, count_frames, write_video
+from iwrbench.media.contact_sheet import make_contact_sheets
+from iwrbench.media.videowriter import Frame, count_frames, write_video
 from tests.fixtures_data import png_bytes
 from utils import make_task as mt
 from utils import task_recorder

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from iwrbench.dataset import load_tasks
+from iwrbench.data.tasks import load_tasks
 from tests.fixtures_data import png_bytes
 from utils import make_task as mt
 

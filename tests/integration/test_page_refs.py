@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from iwrbench.browser import Browser
 from iwrbench.cli import generate
+from iwrbench.generation.page_refs import finalize_html, missing_assets, rewrite_asset_refs
 from iwrbench.layout import page_dir
-from iwrbench.page_refs import finalize_html, missing_assets, rewrite_asset_refs
+from iwrbench.sandbox.browser import Browser
 
 NAMES = ["001.png", "002.png", "logo.svg"]
 

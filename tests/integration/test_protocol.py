@@ -20,9 +20,9 @@ from PIL import Image
 
 from iwrbench import layout
 from iwrbench.cli import generate
+from iwrbench.generation.prompt import paper_instructions
+from iwrbench.generation.protocol import paper_config
 from iwrbench.models.base import ImagePart
-from iwrbench.prompt import paper_instructions
-from iwrbench.protocol import paper_config
 from tests.fixtures_faults import assert_one_line_error, cli_env, run_cli
 from tests.fixtures_generation import make_tiny_task, write_dataset
 
@@ -189,7 +189,7 @@ def test_prompt_file_not_utf8_or_missing(tiny_data, tmp_path):
 
 
 def test_paper_frame_encoding_keeps_recorded_size():
-    from iwrbench.protocol import encode_paper_frame
+    from iwrbench.generation.protocol import encode_paper_frame
 
     part = encode_paper_frame(np.zeros((720, 1280, 3), np.uint8), None)
     assert isinstance(part, ImagePart) and part.media_type == "image/jpeg" and image_size(part.data) == (1280, 720)

@@ -14,10 +14,10 @@ import pytest
 from PIL import Image
 
 from iwrbench.layout import eval_path
-from iwrbench.manifest import REDACTED, collect_manifest, git_revision, read_chromium_version
-from iwrbench.report import build_reports, leaderboard_text, md_text
-from iwrbench.report_html import ImageLinks
-from iwrbench.report_plot import draw_leaderboard
+from iwrbench.records.manifest import REDACTED, collect_manifest, git_revision, read_chromium_version
+from iwrbench.report.build import build_reports, leaderboard_text, md_text
+from iwrbench.report.html import ImageLinks
+from iwrbench.report.plot import draw_leaderboard
 from tests.fixtures_report import HOSTILE, MODEL_A, MODEL_B, build_world, png, write_eval
 
 A, B, LLM = "openai__gpt-4o", "builtin__oracle", "openai__gpt-4o"
@@ -258,7 +258,7 @@ def test_checkpoint_on_another_root_is_copied(report_world):
 def test_html_report_in_headless_chromium(report_world):
     from playwright.sync_api import sync_playwright
 
-    from iwrbench.browser_path import find_chromium
+    from iwrbench.sandbox.chromium_path import find_chromium
 
     chromium = find_chromium()
     if chromium is None:

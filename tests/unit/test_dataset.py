@@ -1,4 +1,4 @@
-"""Loading, validation and selection of tasks (iwrbench/dataset.py) on small jsonl files."""
+"""Loading, validation and selection of tasks (iwrbench/data/tasks.py) on small jsonl files."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import zipfile
 
 import pytest
 
-from iwrbench.dataset import load_tasks, parse_shard, parse_task_ids, select_tasks, shard_of
+from iwrbench.data.tasks import load_tasks, parse_shard, parse_task_ids, select_tasks, shard_of
 from iwrbench.errors import UserError
 from tests.fixtures_data import data_record, write_task_folder
 from utils.fetch_dataset import convert_snapshot
@@ -307,7 +307,7 @@ def test_bad_data_exits_2_with_one_line(tmp_path, root):
         import sys
         sys.path.insert(0, {str(root)!r})
         from iwrbench.cli import run_main
-        from iwrbench.dataset import load_tasks
+        from iwrbench.data.tasks import load_tasks
         run_main(lambda: load_tasks(sys.argv[1]) and 0)
     """)
     proc = subprocess.run([sys.executable, "-c", script, str(bad)], capture_output=True, text=True, timeout=60,

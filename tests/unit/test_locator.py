@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from iwrbench.dataset import Action
-from iwrbench.locator import (
+from iwrbench.data.tasks import Action
+from iwrbench.locate.locator import (
     Anchor,
     Element,
     OfflineLocator,
@@ -374,7 +374,7 @@ def test_look_alikes_told_apart_only_by_place_take_the_position_word():
     # Without a position word they stay ambiguous; elements that do not look alike are not ranked by place.
     assert choose("Press", "on the handle", handles).element is None
     unlike = [handles[0], el(3, "span", "", x=380, y=40, w=120, h=60, tabindex="0", **{"class": "ui-slider-handle"})]
-    from iwrbench.locator import Scored, _extreme_look_alike
+    from iwrbench.locate.locator import Scored, _extreme_look_alike
     assert _extreme_look_alike(("right",), [Scored(e, 5.0, "") for e in unlike]) is None
     assert _extreme_look_alike(("right",), [Scored(e, 5.0, "") for e in handles]).element.index == 2
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from iwrbench import media
-from iwrbench.media import (
+from iwrbench.media import frames as media
+from iwrbench.media.frames import (
     MediaError,
     VideoInfo,
     allocate,

@@ -1,12 +1,11 @@
 """The generation prompt is frozen: a change to its wording must be deliberate (update the hash here and
-PROMPT_VERSION in iwrbench/prompt.py, which is recorded in every generation.json)."""
+PROMPT_VERSION in iwrbench/generation/prompt.py, which is recorded in every generation.json)."""
 
 from __future__ import annotations
 
 import hashlib
 
-from iwrbench.models.base import ImagePart, TextPart
-from iwrbench.prompt import (
+from iwrbench.generation.prompt import (
     ASSET_PLACEHOLDER,
     INSTRUCTIONS,
     PROMPT_VERSION,
@@ -14,6 +13,7 @@ from iwrbench.prompt import (
     instructions,
     prompt_hash,
 )
+from iwrbench.models.base import ImagePart, TextPart
 
 FROZEN_SHA256 = "681f202a9d96792974947669b7809bc1511154ac948eeb98c1e7cc6854746934"
 FROZEN_VERSION = "1"

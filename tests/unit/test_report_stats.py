@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from iwrbench import stats
-from iwrbench.report import build_reports, leaderboard_text
+from iwrbench.report import stats
+from iwrbench.report.build import build_reports, leaderboard_text
 from tests.fixtures_report import build_world, write_eval
 
 M, M_SLUG = "openai/m", "openai__m"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from iwrbench.dataset import ACTION_TYPES, load_tasks
-from iwrbench.videowriter import count_frames
+from iwrbench.data.tasks import ACTION_TYPES, load_tasks
+from iwrbench.media.videowriter import count_frames
 
 SIZE_BUDGET = 15 * 1024 * 1024
 

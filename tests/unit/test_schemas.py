@@ -11,19 +11,13 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from iwrbench.manifest import Manifest
-from iwrbench.records import (
-    EVAL_SCHEMA_VERSION,
-    LEGACY_VERSION,
-    EvalRecord,
-    GenerationRecord,
-    LocatorInfo,
-    SandboxRecord,
-    parse_record,
-)
-from iwrbench.report import build_reports
-from iwrbench.report_schema import ModelReport
-from iwrbench.schemas import SCHEMA_DIR, models, schema_text
+from iwrbench.records.base import EVAL_SCHEMA_VERSION, LEGACY_VERSION, parse_record
+from iwrbench.records.evaluation import EvalRecord, LocatorInfo, SandboxRecord
+from iwrbench.records.generation import GenerationRecord
+from iwrbench.records.manifest import Manifest
+from iwrbench.records.report import ModelReport
+from iwrbench.records.schemas import SCHEMA_DIR, models, schema_text
+from iwrbench.report.build import build_reports
 from tests.schema_check import assert_records_valid
 
 LEGACY = Path(__file__).resolve().parents[1] / "legacy_records"
@@ -36,7 +30,7 @@ def _legacy(name: str) -> dict:
 @pytest.mark.parametrize("kind", sorted(models()))
 def test_committed_schemas_are_current(kind):
     committed = (SCHEMA_DIR / f"{kind}.schema.json").read_text(encoding="utf-8")
-    assert committed == schema_text(kind), f"schemas/{kind}.schema.json is stale: run python -m iwrbench.schemas"
+    assert committed == schema_text(kind), f"schemas/{kind}.schema.json is stale: run python -m iwrbench.records.schemas"
 
 
 @pytest.mark.parametrize(("name", "model"), [("generation_remote.json", GenerationRecord),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from iwrbench.records import Scores, StepRecord, StepVisual, Verdict
-from iwrbench.scoring import (
+from iwrbench.records.evaluation import Scores, StepRecord, StepVisual, Verdict
+from iwrbench.scoring.scores import (
     compute_scores,
     final,
     judge_error,

@@ -1,4 +1,4 @@
-"""iwrbench.stats against values worked out by hand on small fixed arrays, and against second
+"""iwrbench.report.stats against values worked out by hand on small fixed arrays, and against second
 implementations written here as plain Python loops (slow, obviously right)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import random
 import numpy as np
 import pytest
 
-from iwrbench import stats
+from iwrbench.report import stats
 
 # ---------------------------------------------------------------- slow second implementations
 

@@ -16,18 +16,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from iwrbench.errors import UserError
+from utils import make_task
+from utils.thirdparty.fetch import fetch_all
+from utils.thirdparty.sites import build_site
 
-from iwrbench.errors import UserError  # noqa: E402
-from utils import make_task  # noqa: E402
-from utils.thirdparty.fetch import fetch_all  # noqa: E402
-from utils.thirdparty.sites import build_site  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 TASKS_DIR = Path(__file__).with_name("tasks")
 DEFAULT_CACHE = ROOT / ".cache" / "thirdparty"

@@ -21,7 +21,7 @@ from typing import Any
 import iwrbench
 from iwrbench.fsutil import atomic_write_json
 from iwrbench.layout import page_dir
-from iwrbench.records import GenerationRecord
+from iwrbench.records.generation import GenerationRecord
 from utils.make_task import load_spec, parse_resolution
 from utils.thirdparty import breakage
 from utils.thirdparty.sites import build_site

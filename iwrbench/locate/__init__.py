@@ -1,0 +1,1 @@
+"""Finding the element an action's description names: the offline locator, or a model."""
