@@ -1,4 +1,4 @@
-"""utils/make_task.py: a tiny site in tmp_path becomes a valid, deterministic task folder."""
+"""utils/make_task.py (python -m utils.make_task): a tiny site in tmp_path becomes a valid, deterministic task folder."""
 
 from __future__ import annotations
 
@@ -232,12 +232,12 @@ def test_external_and_missing_requests_are_refused(tmp_path, data_tiny_site):
 def test_cli_bad_input_is_one_line_exit_2(tmp_path, root, data_tiny_site):
     site, spec = data_tiny_site
     spec.write_text(json.dumps([{"type": "Drag", "description": "x", "logical_assertion": "y"}]))
-    proc = subprocess.run([sys.executable, str(root / "utils" / "make_task.py"), str(site), str(spec),
+    proc = subprocess.run([sys.executable, "-m", "utils.make_task", str(site), str(spec),
                            "--data", str(tmp_path / "d.jsonl"), "--id", "1"],
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, cwd=root)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and "Drag" in proc.stderr
-    proc = subprocess.run([sys.executable, str(root / "utils" / "make_task.py"), str(tmp_path / "nowhere"),
+    proc = subprocess.run([sys.executable, "-m", "utils.make_task", str(tmp_path / "nowhere"),
                            str(spec), "--data", str(tmp_path / "d.jsonl"), "--id", "../x"],
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, cwd=root)
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and "index.html" in proc.stderr
