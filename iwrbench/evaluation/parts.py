@@ -92,7 +92,7 @@ def build_judge_parts(settings: EvalSettings) -> EvalParts:
 
 
 def build_parts(settings: EvalSettings) -> EvalParts:
-    from iwrbench.locate.locator import OfflineLocator
+    from iwrbench.locate.offline import OfflineLocator
     from iwrbench.replay.agent import LLMLocator
 
     model = judge_model(settings) if settings.judge else None

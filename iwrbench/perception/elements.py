@@ -24,7 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from iwrbench.locate.locator import Anchor, Element, is_editable
+from iwrbench.locate.element import Element, is_editable
+from iwrbench.locate.spatial import Anchor
 from iwrbench.sandbox.browser import PageCrashed, PageHung, PageSandbox, prepare_process_env
 
 log = logging.getLogger("iwrbench.perception")

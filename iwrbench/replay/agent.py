@@ -28,22 +28,14 @@ from iwrbench.data.tasks import Action, Task
 from iwrbench.errors import InfrastructureError
 from iwrbench.judges.llm_json import ask_json
 from iwrbench.layout import step_screenshot_name
-from iwrbench.locate.locator import (
-    QUOTE_RE,
-    Anchor,
-    AnchorSource,
-    Choice,
-    Element,
-    Locator,
-    OfflineLocator,
-    is_label_of,
-    key_from_description,
-    normalize,
-    normalize_key,
-    parse_description,
-    text_from_description,
-    without_key,
-)
+from iwrbench.locate.description import QUOTE_RE, parse_description, text_from_description
+from iwrbench.locate.element import Element
+from iwrbench.locate.keys import key_from_description, normalize_key, without_key
+from iwrbench.locate.offline import OfflineLocator
+from iwrbench.locate.protocol import Choice, Locator
+from iwrbench.locate.scoring import is_label_of
+from iwrbench.locate.spatial import Anchor, AnchorSource
+from iwrbench.locate.words import normalize
 from iwrbench.models.base import ImagePart, Model, ModelError, ModelRequest, TextPart
 from iwrbench.perception.elements import Perceived, Perception
 from iwrbench.records.evaluation import LocatorInfo, StepFacts

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from iwrbench.locate.locator import OfflineLocator
+from iwrbench.locate.offline import OfflineLocator
 from iwrbench.replay.agent import replay_task
 from iwrbench.sandbox.browser import Browser
 from tests.fixtures_replay import PAGES, click, hostile_actions, hostile_page, replay_task_of, run, write_page

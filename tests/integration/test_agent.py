@@ -10,7 +10,7 @@ import pytest
 
 from iwrbench.data.tasks import Task, load_tasks
 from iwrbench.judges.base import not_executed
-from iwrbench.locate.locator import OfflineLocator
+from iwrbench.locate.offline import OfflineLocator
 from iwrbench.records.trace import build_trace
 from iwrbench.replay.agent import LLMLocator, Replayer, parse_index, pick_option, replay_task
 from iwrbench.sandbox.browser import Browser

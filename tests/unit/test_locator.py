@@ -7,16 +7,12 @@ import random
 import pytest
 
 from iwrbench.data.tasks import Action
-from iwrbench.locate.locator import (
-    Anchor,
-    Element,
-    OfflineLocator,
-    choose,
-    key_from_description,
-    normalize_key,
-    parse_description,
-    text_from_description,
-)
+from iwrbench.locate.choice import choose
+from iwrbench.locate.description import parse_description, text_from_description
+from iwrbench.locate.element import Element
+from iwrbench.locate.keys import key_from_description, normalize_key
+from iwrbench.locate.offline import OfflineLocator
+from iwrbench.locate.spatial import Anchor
 from tests.fixtures_replay import run
 
 
@@ -374,7 +370,8 @@ def test_look_alikes_told_apart_only_by_place_take_the_position_word():
     # Without a position word they stay ambiguous; elements that do not look alike are not ranked by place.
     assert choose("Press", "on the handle", handles).element is None
     unlike = [handles[0], el(3, "span", "", x=380, y=40, w=120, h=60, tabindex="0", **{"class": "ui-slider-handle"})]
-    from iwrbench.locate.locator import Scored, _extreme_look_alike
+    from iwrbench.locate.choice import _extreme_look_alike
+    from iwrbench.locate.scoring import Scored
     assert _extreme_look_alike(("right",), [Scored(e, 5.0, "") for e in unlike]) is None
     assert _extreme_look_alike(("right",), [Scored(e, 5.0, "") for e in handles]).element.index == 2
 
