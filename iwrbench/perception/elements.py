@@ -25,7 +25,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from iwrbench.locate.locator import Anchor, Element, is_editable
-from iwrbench.sandbox.browser import PageCrashed, PageHung, PageSandbox, prepare_process_env
+from iwrbench.sandbox.faults import PageCrashed, PageHung
+from iwrbench.sandbox.page_sandbox import PageSandbox
+from iwrbench.sandbox.scratch import prepare_process_env
 
 log = logging.getLogger("iwrbench.perception")
 
