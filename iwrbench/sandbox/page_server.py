@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from iwrbench.layout import EVAL_FOLDER, GENERATION_FILE
 from iwrbench.sandbox.faults import SAMPLE_LIMIT
 
 BLANK_PAGE = b"<!DOCTYPE html><html><head><meta charset='utf-8'><title></title></head><body></body></html>"
 # What the harness writes into a page folder, which the page must not read through its own origin.
-HARNESS_FILES = ("eval", "generation.json")
+HARNESS_FILES = (EVAL_FOLDER, GENERATION_FILE)
 
 
 class LoopbackServer:
