@@ -135,7 +135,8 @@ async def floor_run(tasks: list[Task], scripts: dict[str, list[dict[str, Any]]],
                     ) -> FloorRun:
     from playwright.async_api import async_playwright
 
-    from iwrbench.sandbox.browser import LAUNCH_ARGS, chromium_env
+    from iwrbench.sandbox.browser import LAUNCH_ARGS
+    from iwrbench.sandbox.scratch import chromium_env
 
     args = [a for a in LAUNCH_ARGS if not a.startswith("--remote-debugging")]
     # Chromium's socket path (under its TMPDIR) must stay short: a scratch folder in /tmp, not in --work.

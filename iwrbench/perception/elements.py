@@ -26,7 +26,9 @@ from typing import Any
 
 from iwrbench.locate.element import Element, is_editable
 from iwrbench.locate.spatial import Anchor
-from iwrbench.sandbox.browser import PageCrashed, PageHung, PageSandbox, prepare_process_env
+from iwrbench.sandbox.faults import PageCrashed, PageHung
+from iwrbench.sandbox.page_sandbox import PageSandbox
+from iwrbench.sandbox.scratch import prepare_process_env
 
 log = logging.getLogger("iwrbench.perception")
 

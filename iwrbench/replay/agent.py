@@ -40,7 +40,9 @@ from iwrbench.models.base import ImagePart, Model, ModelError, ModelRequest, Tex
 from iwrbench.perception.elements import Perceived, Perception
 from iwrbench.records.evaluation import LocatorInfo, StepFacts
 from iwrbench.replay.states import PageState, ReplayResult, ReplayStep
-from iwrbench.sandbox.browser import Browser, BrowserDied, PageCrashed, PageHung, PageSandbox, PageScriptError
+from iwrbench.sandbox.browser import Browser
+from iwrbench.sandbox.faults import BrowserDied, PageCrashed, PageHung, PageScriptError
+from iwrbench.sandbox.page_sandbox import PageSandbox
 
 log = logging.getLogger("iwrbench.agent")
 

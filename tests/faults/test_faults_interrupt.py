@@ -276,7 +276,7 @@ def test_evaluate_killed_on_the_sample_set_then_rerun(tmp_path, fake_llm):
 def test_scratch_of_killed_runs_is_swept_and_only_that(tmp_path):
     """Browser scratch folders carry their owner's pid and start time; a later launch removes those
     whose owner is gone, and leaves alone the live ones and any folder it cannot vouch for."""
-    from iwrbench.sandbox import browser
+    from iwrbench.sandbox import scratch
 
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
                           check=True)
@@ -284,20 +284,20 @@ def test_scratch_of_killed_runs_is_swept_and_only_that(tmp_path):
                                                          "iwrbench-worker2-cccc", "not-ours"))
     for folder in (gone, live, unknown, other):
         (folder / "profile").mkdir(parents=True)
-    (gone / browser.OWNER_FILE).write_text(f"{dead.stdout.strip()} 1\n")
-    browser._mark_owner(live)
-    (other / browser.OWNER_FILE).write_text(f"{dead.stdout.strip()} 1\n")
-    assert browser.sweep_stale_scratch(tmp_path) == 1
+    (gone / scratch.OWNER_FILE).write_text(f"{dead.stdout.strip()} 1\n")
+    scratch.mark_owner(live)
+    (other / scratch.OWNER_FILE).write_text(f"{dead.stdout.strip()} 1\n")
+    assert scratch.sweep_stale_scratch(tmp_path) == 1
     assert not gone.exists() and live.exists() and unknown.exists() and other.exists()
-    assert browser.sweep_stale_scratch(tmp_path) == 0  # once per folder and process
+    assert scratch.sweep_stale_scratch(tmp_path) == 0  # once per folder and process
 
 
 def test_scratch_goes_to_a_short_folder_when_tmpdir_is_too_deep(tmp_path, monkeypatch):
-    from iwrbench.sandbox import browser
+    from iwrbench.sandbox import scratch
 
     deep = tmp_path / ("d" * 60)
     deep.mkdir()
-    monkeypatch.setattr(browser.tempfile, "tempdir", str(deep))
-    assert browser._scratch_parent("iwrbench-worker0-") == "/tmp"
-    monkeypatch.setattr(browser.tempfile, "tempdir", "/tmp")
-    assert browser._scratch_parent("iwrbench-worker0-") is None
+    monkeypatch.setattr(scratch.tempfile, "tempdir", str(deep))
+    assert scratch.scratch_parent("iwrbench-worker0-") == "/tmp"
+    monkeypatch.setattr(scratch.tempfile, "tempdir", "/tmp")
+    assert scratch.scratch_parent("iwrbench-worker0-") is None

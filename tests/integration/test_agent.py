@@ -463,7 +463,7 @@ def test_the_next_action_is_perceived_while_the_screenshot_is_taken(tmp_path: Pa
     import time
 
     from iwrbench.perception.elements import Perception
-    from iwrbench.sandbox.browser import PageSandbox
+    from iwrbench.sandbox.page_sandbox import PageSandbox
 
     events: list[tuple[str, float]] = []
     real_shot, real_look = PageSandbox.screenshot, Perception.look

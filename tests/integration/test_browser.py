@@ -14,7 +14,10 @@ import pytest
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from iwrbench.perception.elements import BrowserUseView
-from iwrbench.sandbox.browser import Browser, LoopbackServer, PageHung, _is_browser_service
+from iwrbench.sandbox.browser import Browser
+from iwrbench.sandbox.faults import PageHung
+from iwrbench.sandbox.page_server import HARNESS_FILES, LoopbackServer
+from iwrbench.sandbox.traffic import _is_browser_service
 from tests.fixtures_replay import PAGES, run, write_page
 
 browser = pytest.mark.browser
@@ -39,7 +42,7 @@ def test_server_serves_only_its_folder(tmp_path: Path):
                                                            "generation.json": "{}"})
     (tmp_path / "secret.txt").write_text("TOPSECRET")
     (site / "link.txt").symlink_to(tmp_path / "secret.txt")
-    server = LoopbackServer(site, hidden=("eval", "generation.json"))
+    server = LoopbackServer(site, hidden=HARNESS_FILES)
     server.start()
     try:
         port = server.port
@@ -225,7 +228,7 @@ def test_abandoned_browser_use_tasks_print_no_traceback(caplog):
     browser-use's other records pass."""
     import logging
 
-    from iwrbench.sandbox.browser import prepare_process_env
+    from iwrbench.sandbox.scratch import prepare_process_env
 
     prepare_process_env()
     tasks_log = logging.getLogger("browser_use.utils")
