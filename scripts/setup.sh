@@ -28,7 +28,7 @@ fi
 have_chromium() {
   "$VENV/bin/python" - <<'PYEOF'
 import sys
-from iwrbench.browser_path import find_chromium
+from iwrbench.sandbox.chromium_path import find_chromium
 sys.exit(0 if find_chromium() else 1)
 PYEOF
 }
@@ -48,4 +48,4 @@ if ! have_chromium; then
     exit 1
   fi
 fi
-echo "setup: ready ($("$VENV/bin/python" -c 'from iwrbench.browser_path import find_chromium; print(find_chromium())'))"
+echo "setup: ready ($("$VENV/bin/python" -c 'from iwrbench.sandbox.chromium_path import find_chromium; print(find_chromium())'))"
