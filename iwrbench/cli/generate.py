@@ -26,9 +26,10 @@ from iwrbench.cli import (
     setup_logging,
 )
 from iwrbench.errors import UserError
-from iwrbench.generation.generate import GenerationSettings, format_summary, run_generation
 from iwrbench.generation.prompt_file import load_prompt_file
 from iwrbench.generation.protocol import paper_config
+from iwrbench.generation.run import format_summary, run_generation
+from iwrbench.generation.settings import GenerationSettings
 from iwrbench.media.video_clip import VideoSettings
 from iwrbench.models.registry import NAME_HELP, get_model, parse_model_name
 from iwrbench.models.settings import resolve_settings

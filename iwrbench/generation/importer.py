@@ -27,8 +27,8 @@ from iwrbench import layout
 from iwrbench.data.tasks import Task
 from iwrbench.errors import UserError
 from iwrbench.fsutil import atomic_write_json, read_json, read_utf8, remove_stale_temp
-from iwrbench.generation.generate import write_page
 from iwrbench.generation.page_refs import finalize_html
+from iwrbench.generation.reply_to_page import write_page
 from iwrbench.records.base import parse_record
 from iwrbench.records.generation import GenerationRecord
 

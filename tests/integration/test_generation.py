@@ -13,13 +13,8 @@ from PIL import Image
 
 from iwrbench.cli import generate
 from iwrbench.data.tasks import load_tasks
-from iwrbench.generation.generate import (
-    extract_html,
-    finalize_html,
-    referenced_assets,
-    rewrite_asset_refs,
-    strip_iframes,
-)
+from iwrbench.generation.page_refs import finalize_html, referenced_assets, rewrite_asset_refs, strip_iframes
+from iwrbench.generation.reply_to_page import extract_html
 from iwrbench.layout import page_dir
 from tests.fakes.llm_server import Fault
 from tests.fixtures_generation import (

@@ -16,7 +16,7 @@ from PIL import Image
 from iwrbench.layout import eval_path
 from iwrbench.records.manifest import REDACTED, collect_manifest, git_revision, read_chromium_version
 from iwrbench.report.build import build_reports, leaderboard_text, md_text
-from iwrbench.report.html import ImageLinks
+from iwrbench.report.html_tasks import ImageLinks
 from iwrbench.report.plot import draw_leaderboard
 from tests.fixtures_report import HOSTILE, MODEL_A, MODEL_B, build_world, png, write_eval
 
