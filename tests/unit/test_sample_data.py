@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -65,13 +64,10 @@ def test_contact_sheet_labels_are_readable_by_ocr(sample_tasks):
     task = max(sample_tasks, key=lambda t: len(t.asset_files()))
     sheet = task.contact_sheets()[0]
     names = json.loads((task.folder / "stitched_assets" / "index.json").read_text())[sheet.name]
-    start = time.monotonic()
     texts = RapidOCR()(str(sheet)).txts or ()
-    elapsed = time.monotonic() - start
     read = {re.sub(r"\s+", "", x).lower() for x in texts}
     missing = [n for n in names if n.lower() not in read]
     assert len(missing) <= len(names) // 10, f"labels not read: {missing}; OCR saw {sorted(read)}"
-    assert elapsed < 20
 
 
 def test_reference_pages_use_only_shipped_assets(sample_tasks):
