@@ -45,7 +45,8 @@ from iwrbench.locate.locator import (
     without_key,
 )
 from iwrbench.models.base import ImagePart, Model, ModelError, ModelRequest, TextPart
-from iwrbench.perception.elements import Perceived, Perception
+from iwrbench.perception.perceived import Perceived
+from iwrbench.perception.perception import Perception
 from iwrbench.records.evaluation import LocatorInfo, StepFacts
 from iwrbench.replay.states import PageState, ReplayResult, ReplayStep
 from iwrbench.sandbox.browser import Browser, BrowserDied, PageCrashed, PageHung, PageSandbox, PageScriptError
