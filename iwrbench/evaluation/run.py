@@ -293,7 +293,7 @@ async def run_evaluation(tasks: list[Task], result: Path, model: str, settings: 
     """Evaluate every task's page of `epoch` (layout.py: epoch 1 is the contract path) with
     `settings.workers` browsers. Writes eval.json per task; never raises for a single task's failure."""
     from iwrbench.evaluation.parts import build_parts
-    from iwrbench.perception.elements import preload_browser_use
+    from iwrbench.perception.browser_use_view import preload_browser_use
     from iwrbench.replay.agent import replay_task
     from iwrbench.sandbox.browser_share import SharedBrowsers, default_browsers
 

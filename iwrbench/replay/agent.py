@@ -37,7 +37,8 @@ from iwrbench.locate.scoring import is_label_of
 from iwrbench.locate.spatial import Anchor, AnchorSource
 from iwrbench.locate.words import normalize
 from iwrbench.models.base import ImagePart, Model, ModelError, ModelRequest, TextPart
-from iwrbench.perception.elements import Perceived, Perception
+from iwrbench.perception.perceived import Perceived
+from iwrbench.perception.perception import Perception
 from iwrbench.records.evaluation import LocatorInfo, StepFacts
 from iwrbench.replay.states import PageState, ReplayResult, ReplayStep
 from iwrbench.sandbox.browser import Browser

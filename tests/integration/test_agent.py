@@ -462,7 +462,7 @@ def test_the_next_action_is_perceived_while_the_screenshot_is_taken(tmp_path: Pa
     run (no key named) is dropped, and the replay ends normally."""
     import time
 
-    from iwrbench.perception.elements import Perception
+    from iwrbench.perception.perception import Perception
     from iwrbench.sandbox.page_sandbox import PageSandbox
 
     events: list[tuple[str, float]] = []

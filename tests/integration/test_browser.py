@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
-from iwrbench.perception.elements import BrowserUseView
+from iwrbench.perception.browser_use_view import BrowserUseView
 from iwrbench.sandbox.browser import Browser
 from iwrbench.sandbox.faults import PageHung
 from iwrbench.sandbox.page_server import HARNESS_FILES, LoopbackServer

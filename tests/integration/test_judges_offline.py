@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 
 from iwrbench.data.tasks import Action
-from iwrbench.judges.assertion_offline import Evidence, OfflineAssertionJudge, Side, decide
+from iwrbench.judges.assertion_offline import OfflineAssertionJudge
 from iwrbench.judges.change import PixelChange, TokenChange
+from iwrbench.judges.offline_decision import decide
+from iwrbench.judges.offline_evidence import Evidence, Side
 from iwrbench.replay.states import PageState
 from tests.fixtures_judges import make_judge_task, replay_step, text_png
 
@@ -313,7 +315,7 @@ def test_a_password_field_is_judged_by_its_value_not_its_mask(tmp_path, ocr_cach
     assert judge_one(ocr_cache, task, 1, before, typed, "Type").verdict == "pass"
     v = judge_one(ocr_cache, task, 1, before, other, "Type")
     assert v.verdict == "fail" and "no field took" in v.reason
-    from iwrbench.judges.assertion_offline import visible_text
+    from iwrbench.judges.offline_checks import visible_text
     assert "typed" not in visible_text(typed) and "\u2022" not in visible_text(typed)
 
 
@@ -397,7 +399,7 @@ def test_a_change_too_small_for_a_cell_is_compared_by_its_bounds():
 def test_words_the_page_shows_unchanged_are_a_change_of_look_not_of_text():
     """OCR of a greyed-out '6' reads it differently; the page's own text shows '6' before and after:
     the recorded word change is a change of look only. A word the page really changes is not."""
-    from iwrbench.judges.assertion_offline import ocr_view_only
+    from iwrbench.judges.offline_checks import ocr_view_only
 
     greyed = TokenChange(Counter({"6": 1}), Counter())
     assert ocr_view_only(greyed, "Undo 6 items", "Undo 6 items", "The counter still shows 6.")
@@ -430,7 +432,7 @@ def test_a_change_on_a_page_laid_out_differently_is_found_where_its_lines_moved(
 def test_digits_read_off_radio_rings_are_no_text_change():
     """OCR reads a radio's ring as '1' and its filled dot as '4': tokens the page's text never shows and
     the assertion never names are glyphs. A counter's digit is text on the page, and stays a change."""
-    from iwrbench.judges.assertion_offline import glyphs_not_in_text
+    from iwrbench.judges.offline_checks import glyphs_not_in_text
 
     ring = TokenChange(Counter({"4": 1}), Counter({"1": 1}))
     assert glyphs_not_in_text(ring, "Rental Car Standard Automatic Insurance", "Rental Car Standard Automatic Insurance",
