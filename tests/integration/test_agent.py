@@ -10,9 +10,10 @@ import pytest
 
 from iwrbench.data.tasks import Task, load_tasks
 from iwrbench.judges.base import not_executed
+from iwrbench.locate.model_locator import LLMLocator, parse_index
 from iwrbench.locate.offline import OfflineLocator
 from iwrbench.records.trace import build_trace
-from iwrbench.replay.agent import LLMLocator, Replayer, parse_index, pick_option, replay_task
+from iwrbench.replay.agent import Replayer, pick_option, replay_task
 from iwrbench.sandbox.browser import Browser
 from tests.fixtures_replay import (
     BROKEN_DOM_PAGE,
