@@ -35,6 +35,15 @@ from iwrbench.locate.spatial import Anchor
 from iwrbench.locate.words import normalize
 from iwrbench.perception.elements import Perceived, Perception
 from iwrbench.records.evaluation import LocatorInfo, StepFacts
+from iwrbench.replay.page_scripts import (
+    HIDDEN_CONTROL_LABEL,
+    HOLDS_FOCUS,
+    LIST_EDGE,
+    QUOTED_PART,
+    RENDERED_ELEMENTS,
+    SCROLL_PROBE,
+    STATE_SCRIPT,
+)
 from iwrbench.replay.states import PageState, ReplayResult, ReplayStep
 from iwrbench.sandbox.browser import Browser
 from iwrbench.sandbox.faults import BrowserDied, PageCrashed, PageHung, PageScriptError
@@ -50,75 +59,13 @@ TEXT_CAP = 100_000  # characters of innerText kept per state
 CLICK_TIMEOUT = 3.0  # Playwright's actionability wait before the browser-use fallback
 STRONG_MATCH = 6.0  # a locator score that names the element itself (its own text), not only its surroundings
 
-# The page's state as the replay records it: its text (same-origin iframes included), form values (a
-# password masked), the text shown in the viewport, focus, scroll. See the file's header.
-STATE_SCRIPT = (Path(__file__).parent / "js" / "page_state.js").read_text(encoding="utf-8")
-# Whether the keyboard focus is on the element, inside it, or on an element around it.
-HOLDS_FOCUS = """
-(el) => {
-  let a = el.ownerDocument.activeElement;
-  while (a && a.shadowRoot && a.shadowRoot.activeElement) a = a.shadowRoot.activeElement;
-  const d = el.ownerDocument;
-  return !!a && a !== d.body && a !== d.documentElement && (a === el || el.contains(a) || a.contains(el));
-}
-"""
-# Scroll offsets of the window and of every element under the point: changes iff the view moved.
 # Pointer actions, which reach what is drawn at the element's place.
 POINTED = ("Click", "DoubleClick", "Hover")
 # Elements a <label> can stand for: only these are asked whether the page hides them behind one.
 LABELLED_CONTROLS = frozenset({"input", "select", "textarea", "button", "meter", "output", "progress"})
-# The label drawn for a control the page hides from sight (clipped, a pixel or two, or transparent),
-# else null.
-HIDDEN_CONTROL_LABEL = r"""
-e => {
-  const r = e.getBoundingClientRect(), st = getComputedStyle(e);
-  const hidden = r.width <= 2 || r.height <= 2 || st.opacity === '0' || st.visibility === 'hidden' ||
-    /rect\(0(px)?,? 0(px)?,? 0(px)?,? 0(px)?\)/.test(st.clip || '') || (st.clipPath || '').startsWith('inset(50%');
-  if (!hidden || !e.labels) return null;
-  for (const l of e.labels) { const b = l.getBoundingClientRect(); if (b.width > 2 && b.height > 2) return l; }
-  return null;
-}
-"""
 # Controls a click reaches the same anywhere on (a button with a badge in it): never narrowed to a part.
 ONE_TARGET = frozenset({"button", "link", "tab", "menuitem", "option", "checkbox", "radio", "switch", "textbox",
                         "combobox", "slider", "spinbutton", "listitem", "treeitem", "row", "cell", "heading"})
-# The first shown descendant of an element whose whole text is the quote, else null.
-QUOTED_PART = """
-(e, quote) => {
-  const norm = s => String(s || '').replace(/\\s+/g, ' ').trim().toLowerCase();
-  const want = norm(quote);
-  for (const d of e.querySelectorAll('*')) {
-    if (norm(d.innerText) !== want) continue;
-    const r = d.getBoundingClientRect();
-    if (r.width > 0 && r.height > 0) return d;
-  }
-  return null;
-}
-"""
-SCROLL_PROBE = """
-([x, y]) => {
-  const out = [Math.round(scrollX), Math.round(scrollY)];
-  let el = document.elementFromPoint(x, y);
-  for (let i = 0; el && i < 60; i++, el = el.parentElement) out.push(Math.round(el.scrollLeft), Math.round(el.scrollTop));
-  return out;
-}
-"""
-
-
-# How many elements in the body have a box: 0 means an empty page (nothing to press a key on).
-RENDERED_ELEMENTS = """
-() => {
-  let n = 0;
-  for (const el of document.body ? document.body.querySelectorAll('*') : []) {
-    if (['SCRIPT', 'STYLE', 'NOSCRIPT', 'TEMPLATE', 'META', 'LINK'].includes(el.tagName)) continue;
-    const r = el.getBoundingClientRect();
-    if (r.width > 0 && r.height > 0 && ++n > 0) return n;
-  }
-  return n;
-}
-"""
-
-
 SCROLL_CONTAINERS = {"list", "panel", "sidebar", "container", "menu", "table", "feed", "chat", "modal", "dialog",
                      "column", "carousel", "gallery"}  # words that make a Scroll aim at a panel, not the page
 
@@ -209,22 +156,6 @@ def drop_edge(where: str) -> tuple[str, str | None]:
                                                                                          "after") else "center"
         return edge, m.group(2)
     return "center", where
-
-
-# The box of the first or last item of the list holding the element at (x, y): its nearest ancestor
-# among siblings of its own kind.
-LIST_EDGE = """
-([x, y, edge]) => {
-  let el = document.elementFromPoint(x, y);
-  const kin = e => e.parentElement ? Array.from(e.parentElement.children).filter(c => c.tagName === e.tagName &&
-    c.getBoundingClientRect().height > 0) : [];
-  while (el && el.parentElement && kin(el).length < 2) el = el.parentElement;
-  if (!el || kin(el).length < 2) return null;
-  const items = kin(el).filter(c => c !== el);
-  const r = (edge === 'top' ? items[0] : items[items.length - 1]).getBoundingClientRect();
-  return {x: r.left, y: r.top, width: r.width, height: r.height};
-}
-"""
 
 
 def weak(choice: Choice) -> bool:
