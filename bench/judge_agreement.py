@@ -46,7 +46,7 @@ EVAL_TIMEOUT_S = 3600
 
 def _settle_cap() -> float:
     try:
-        from iwrbench.replay.agent import SETTLE_CAP
+        from iwrbench.replay.capture import SETTLE_CAP
         return float(SETTLE_CAP)
     except (ImportError, AttributeError, TypeError, ValueError):
         return st.DEFAULT_SETTLE_CAP

@@ -203,7 +203,7 @@ STATE_JS = """() => {
 
 async def capture(page, path):
     """A PageState of the page as the replay would record it (text, inputs, scroll, screenshot)."""
-    from iwrbench.replay.agent import STATE_SCRIPT
+    from iwrbench.replay.page_scripts import STATE_SCRIPT
     from iwrbench.replay.states import PageState
 
     await page.wait_for_timeout(60)

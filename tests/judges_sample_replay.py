@@ -15,7 +15,7 @@ import shutil
 from pathlib import Path
 
 from iwrbench.data.tasks import Task
-from iwrbench.replay.agent import STATE_SCRIPT
+from iwrbench.replay.page_scripts import STATE_SCRIPT
 from iwrbench.replay.states import PageState
 from tests.judges_apps import STATE_JS
 

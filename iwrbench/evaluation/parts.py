@@ -92,8 +92,8 @@ def build_judge_parts(settings: EvalSettings) -> EvalParts:
 
 
 def build_parts(settings: EvalSettings) -> EvalParts:
+    from iwrbench.locate.model_locator import LLMLocator
     from iwrbench.locate.offline import OfflineLocator
-    from iwrbench.replay.agent import LLMLocator
 
     model = judge_model(settings) if settings.judge else None
     agent_name = settings.agent_model

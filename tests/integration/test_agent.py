@@ -10,9 +10,11 @@ import pytest
 
 from iwrbench.data.tasks import Task, load_tasks
 from iwrbench.judges.base import not_executed
+from iwrbench.locate.model_locator import LLMLocator, parse_index
 from iwrbench.locate.offline import OfflineLocator
 from iwrbench.records.trace import build_trace
-from iwrbench.replay.agent import LLMLocator, Replayer, parse_index, pick_option, replay_task
+from iwrbench.replay.actions import pick_option
+from iwrbench.replay.agent import Replayer, replay_task
 from iwrbench.sandbox.browser import Browser
 from tests.fixtures_replay import (
     BROKEN_DOM_PAGE,
@@ -258,16 +260,21 @@ def _sample_tasks() -> list[Task]:
 MATCHES = "(el, sel) => el.matches(sel) || !!el.closest(sel) || !!el.querySelector(sel)"
 
 
-class CheckingReplayer(Replayer):
-    """Checks every element the locator picks against the selector the recording used."""
+class SelectorCheck:
+    """Checks every element the replayer's finder locates against the selector the recording used, and
+    the focus before every key press (it wraps `replayer.finder.locate` and `replayer.actions.press`)."""
 
-    def __init__(self, *args, selectors: list[str | None], **kw):
-        super().__init__(*args, **kw)
+    def __init__(self, replayer: Replayer, selectors: list[str | None]):
         self.selectors = selectors
         self.wrong: list[str] = []
+        self.page = replayer.sandbox.page
+        self.perception = replayer.perception
+        self._locate, self._press = replayer.finder.locate, replayer.actions.press
+        replayer.finder.locate = self.locate
+        replayer.actions.press = self.press
 
     async def locate(self, action, seen, timings):
-        choice = await super().locate(action, seen, timings)
+        choice = await self._locate(action, seen, timings)
         sel = self.selectors[action.index - 1] if action.index <= len(self.selectors) else None
         if choice.element is not None and sel:
             handle = await self.perception.handle(seen.ref(choice.element.index))
@@ -283,7 +290,7 @@ class CheckingReplayer(Replayer):
                                                   sel)
             if not focused_ok:
                 self.wrong.append(f"action {action.index}: focus is not on {sel}")
-        await super().press(action, before, rec, timings)
+        await self._press(action, before, rec, timings)
 
 
 async def _replay_checked(b: Browser, task: Task, page: Path, out: Path, selectors: list[str | None]):
@@ -291,13 +298,14 @@ async def _replay_checked(b: Browser, task: Task, page: Path, out: Path, selecto
 
     sandbox = await b.open_sandbox(page, task.width, task.height, step_timeout=10, load_timeout=10)
     result = ReplayResult(initial=PageState(screenshot=None), steps=[])
-    replayer = CheckingReplayer(sandbox, task, out, OfflineLocator(), step_timeout=10, selectors=selectors)
+    replayer = Replayer(sandbox, task, out, OfflineLocator(), step_timeout=10)
+    check = SelectorCheck(replayer, selectors)
     try:
         await replayer.run(result)
     finally:
         await replayer.perception.close()
         await sandbox.close()
-    return result, replayer.wrong
+    return result, check.wrong
 
 
 def _signature(result) -> list[tuple]:
