@@ -213,7 +213,7 @@ class TaskEvaluator:
     async def score_stand_ins(self, task: Task, steps: list[ReplayStep],
                               judged: dict[int, Judged]) -> dict[int, StepVisual]:
         """Every flagged step without a visual of its own (never reached, or no screenshot) is scored
-        against the page's last captured state before it, for VFS_all only (scoring.py)."""
+        against the page's last captured state before it, for VFS_all only (scoring/scores.py)."""
         async def one(step: ReplayStep) -> tuple[int, StepVisual | None]:
             shot = step.before.screenshot if step.before is not None else None
             visual = await self.score_visual(task, step.record.index, shot)

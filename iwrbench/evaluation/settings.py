@@ -1,6 +1,6 @@
 """What an evaluation run is asked to do (EvalSettings: judge, agent, caps, variant) and what it reports
-back per task (TaskOutcome, RunSummary). Apart from evaluation.py so that the parts it builds
-(evaluation_parts.py) and the rejudge read them without importing the evaluator.
+back per task (TaskOutcome, RunSummary). Apart from run.py so that the parts it builds
+(parts.py) and the rejudge read them without importing the evaluator.
 """
 
 from __future__ import annotations

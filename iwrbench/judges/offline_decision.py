@@ -7,7 +7,7 @@ Verdicts:
              way, or lacks a literal the recording shows; a typed text that is in no field;
 - undecided  the evidence is thin: no readable change in the recording and none in the candidate,
              a change elsewhere on the screen, or a partial match. Scoring counts undecided as
-             "does not hold" (see scoring.py), so clear cases must be, and are, decided.
+             "does not hold" (see scoring/scores.py), so clear cases must be, and are, decided.
 
 Pure: tested on constructed evidence (the judge, assertion_offline.py, gathers it).
 """

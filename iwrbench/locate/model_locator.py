@@ -1,6 +1,6 @@
 """The model locator: a model picks the element an action names from the page's indexed element list.
 
-The paper's way of locating (the offline locator in locator.py needs no model). It lives in the locate
+The paper's way of locating (the offline locator in offline.py needs no model). It lives in the locate
 stage beside the offline locator and shares its interface (`locate(action, elements, screenshot)` ->
 `Choice`); the replay (replay/) calls either one. Here: the locator's prompt, the reading of the model's
 answer (an element index, a request for a screenshot, or a reason), and the retry on an unreadable answer.

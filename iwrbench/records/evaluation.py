@@ -28,7 +28,7 @@ class Verdict(Record):
 
 
 class LocatorInfo(OpenRecord):
-    """How the replay found what it acted on (agent.py, locator.py)."""
+    """How the replay found what it acted on (replay/element_finder.py, locate/)."""
 
     method: str = ""  # "offline", "llm", "key", "key+offline", "scroll", "focused", "none"
     index: int | None = None  # browser-use element index
@@ -110,13 +110,13 @@ class Scores(Record):
     final: float | None = None
     ocr: float | None = None
     image: float | None = None
-    VFS_all: float | None = None  # every flagged checkpoint counts (see scoring.py); null in older files
+    VFS_all: float | None = None  # every flagged checkpoint counts (see scoring/scores.py); null in older files
     final_all: float | None = None  # 0.7 * IFS + 0.3 * VFS_all
 
 
 class SandboxRecord(OpenRecord):
     """What the page tried that the sandbox stopped or noticed, and the replay's phases: the page
-    sandbox counts into one of these as the page runs (browser.PageSandbox.log)."""
+    sandbox counts into one of these as the page runs (sandbox/page_sandbox.PageSandbox.log)."""
 
     blocked_requests: int = 0
     blocked_samples: list[str] = Field(default_factory=list)

@@ -1,7 +1,7 @@
 """The model report JSON (reports/<judge>/<run_slug>.json) as a typed, versioned record.
 
 report.py builds the report as a dict and writes `ModelReport.model_validate(...)` of it, so a report on
-disk always matches this model (and schemas/report.schema.json); report_board.py reads reports back
+disk always matches this model (and schemas/report.schema.json); report/board.py reads reports back
 through it. `format` is the layout generation of the report (2: ci95, stderr, VFS_all, final_all,
 epochs); `schema_version` the version of this model.
 """

@@ -3,7 +3,7 @@
     python -m iwrbench.records.schemas          # regenerate schemas/*.schema.json (a test checks they are current)
 
 Tools outside this package read the files through these schemas; inside, the pydantic models are the
-definition (records.py, trace.py, report_schema.py, manifest.py).
+definition (records/*.py).
 """
 
 from __future__ import annotations

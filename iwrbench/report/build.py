@@ -14,7 +14,7 @@ Counting rules, in one place (scoring.classify, scoring.counted_scores), per eva
 - a selected task without any eval.json is listed under `missing`, never silently skipped; a task that
   lacks some of the run's epochs has them listed under `missing_epochs`.
 A task's score is the mean over its counted epochs; the model's mean is the mean over tasks
-(report_stats.py, with the 95% bootstrap interval and the standard error); `mean_n` says how many tasks.
+(model_stats.py, with the 95% bootstrap interval and the standard error); `mean_n` says how many tasks.
 """
 
 from __future__ import annotations
