@@ -133,7 +133,7 @@ def worker(args: argparse.Namespace) -> int:
 
 
 def selected(data: Path, ids: list[str]) -> list[Any]:
-    from iwrbench.dataset import load_tasks
+    from iwrbench.data.tasks import load_tasks
 
     tasks = [t for t in load_tasks(data) if not ids or t.id in ids]
     if not tasks:
