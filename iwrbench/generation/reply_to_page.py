@@ -5,13 +5,10 @@ the reply parsing is tested on its own."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import tempfile
 from pathlib import Path
 
-from iwrbench.fsutil import atomic_write_bytes, atomic_write_text
+from iwrbench.fsutil import atomic_link_or_copy, atomic_write_bytes, atomic_write_text
 from iwrbench.layout import ASSETS_FOLDER, EVAL_FOLDER, GENERATION_FILE, PAGE_FILE
 
 # ---------------------------------------------------------------- reply -> HTML
@@ -60,28 +57,6 @@ def extract_html(reply: str) -> str | None:
 # ---------------------------------------------------------------- writing a page
 
 
-def _link_or_copy(src: Path, dst: Path) -> None:
-    """Hard-link (else copy) src to dst atomically; leaves an identical existing file alone."""
-    try:
-        if dst.exists() and os.path.samefile(src, dst):
-            return
-    except OSError:
-        pass
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
-    os.close(fd)
-    os.unlink(tmp)
-    try:
-        try:
-            os.link(src, tmp)
-        except OSError:
-            shutil.copyfile(src, tmp)
-        os.replace(tmp, dst)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def copy_folder_beside(folder: Path, out_dir: Path) -> int:
     """Every file of a multi-file page's folder (but index.html) into out_dir, hard-linked where possible;
     returns how many. Files of the harness's own (generation.json, eval/) are never overwritten."""
@@ -91,7 +66,7 @@ def copy_folder_beside(folder: Path, out_dir: Path) -> int:
         if not src.is_file() or rel.as_posix() in (PAGE_FILE, GENERATION_FILE) or rel.parts[0] == EVAL_FOLDER:
             continue
         (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
-        _link_or_copy(src, out_dir / rel)
+        atomic_link_or_copy(src, out_dir / rel)
         count += 1
     return count
 
@@ -112,7 +87,7 @@ def write_page(out_dir: Path, html: str, *, assets_from: Path | None, assets: li
     for name in assets:
         if assets_from is None:
             raise ValueError("assets to copy but no folder to copy them from")
-        _link_or_copy(assets_from / name, adir / name)
+        atomic_link_or_copy(assets_from / name, adir / name)
     for name, data in generated.items():
         atomic_write_bytes(adir / name, data)
     if not wanted and adir.is_dir() and not any(adir.iterdir()):
