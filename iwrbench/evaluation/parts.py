@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from iwrbench.judges import build_judges
-from iwrbench.judges.llm_json import DEFAULT_MAX_TOKENS, DEFAULT_TIMEOUT
+from iwrbench.models.llm_json import DEFAULT_MAX_TOKENS, DEFAULT_TIMEOUT
 
 if TYPE_CHECKING:
     from iwrbench.evaluation.settings import EvalSettings

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from iwrbench.data.tasks import Action, Task
 from iwrbench.judges.base import action_of, not_executed, verdict
-from iwrbench.judges.llm_json import ask_json, find_object, judge_request, short
 from iwrbench.models.base import ImagePart, Model, ModelError, TextPart
+from iwrbench.models.llm_json import ask_json, find_object, judge_request, short
 from iwrbench.records.evaluation import Verdict
 from iwrbench.replay.states import ReplayStep
 

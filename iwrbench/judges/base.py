@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Protocol, runtime_checkable
 
 from iwrbench.data.tasks import Action, Task
-from iwrbench.judges.llm_json import short
+from iwrbench.models.llm_json import short
 from iwrbench.records.base import VerdictValue
 from iwrbench.records.evaluation import Verdict
 from iwrbench.replay.states import ReplayStep

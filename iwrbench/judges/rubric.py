@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from iwrbench.judges.assertion_llm import screenshot_part
-from iwrbench.judges.llm_json import ask_json, json_objects, judge_request, short
 from iwrbench.models.base import Model, ModelError, TextPart
+from iwrbench.models.llm_json import ask_json, json_objects, judge_request, short
 
 log = logging.getLogger("iwrbench.judges.rubric")
 

@@ -14,11 +14,11 @@ from collections.abc import Sequence
 
 from iwrbench.data.tasks import Action
 from iwrbench.errors import InfrastructureError
-from iwrbench.judges.llm_json import ask_json
 from iwrbench.locate.element import Element
 from iwrbench.locate.protocol import Choice
 from iwrbench.locate.spatial import AnchorSource
 from iwrbench.models.base import ImagePart, Model, ModelError, ModelRequest, TextPart
+from iwrbench.models.llm_json import ask_json
 
 LOCATE_SYSTEM = """You operate a web browser to replay one recorded user action on a web page.
 You get the action and the page's interactive elements as an indexed list: each line starts with

@@ -134,7 +134,7 @@ def test_judge_settings_reach_every_judge_prompt(llm_env, cart, tmp_path, ocr_ca
     (they used to be ignored: each judge sent its own fixed budget)."""
     from iwrbench.evaluation.parts import build_parts
     from iwrbench.evaluation.run import EvalSettings
-    from iwrbench.judges.llm_json import DEFAULT_MAX_TOKENS as JUDGE_MAX_TOKENS
+    from iwrbench.models.llm_json import DEFAULT_MAX_TOKENS as JUDGE_MAX_TOKENS
 
     def budgets() -> set:
         return {r.get("max_tokens") or r.get("max_completion_tokens") for r in llm_env.requests}

@@ -12,8 +12,8 @@ from iwrbench.judges.change import (
     reproduction,
     token_change,
 )
-from iwrbench.judges.llm_json import find_object, short
 from iwrbench.judges.text_similarity import levenshtein, normalise, text_similarity, tokens
+from iwrbench.models.llm_json import find_object, short
 
 
 def brute_levenshtein(a: str, b: str) -> int:
