@@ -30,12 +30,14 @@ def _models() -> list[str]:
 
 # What describes a run rather than its results: when tasks finished and how long they took, when the
 # manifest was made, how many tasks the job selected (a shard's share), and how often Chromium's own
-# background services tried to go out (blocked; the HTML report shows each task's sandbox log). Two
+# background services tried to go out (blocked; the HTML report shows each task's sandbox log), and the
+# seconds each phase of a task's page took (open, load, initial, close: in the same sandbox log). Two
 # unsharded runs differ in these too. Everything else must match.
 RUN_KEYS = {"created_at", "finished_at", "first_finished_at", "last_finished_at", "seconds", "tasks_selected",
             "browser_service_attempts"}
 TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00")
 SELECTED = re.compile(r"((?:tasks_selected|browser_service_attempts)(?:&quot;|\")?: )\d+")
+PHASES = re.compile(r"(&quot;phases&quot;: )\{[^}]*\}")
 
 
 def _reports(root: Path) -> dict[str, object]:
@@ -57,7 +59,7 @@ def _reports(root: Path) -> dict[str, object]:
         elif path.suffix == ".png":
             out[rel] = path.read_bytes()
         else:
-            out[rel] = SELECTED.sub(r"\1N", TIME.sub("<time>", path.read_text()))
+            out[rel] = PHASES.sub(r"\1{...}", SELECTED.sub(r"\1N", TIME.sub("<time>", path.read_text())))
     return out
 
 
