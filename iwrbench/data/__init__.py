@@ -1,1 +1,1 @@
-"""Stage 1, the data: tasks in the published IWR-Bench format, loaded with errors that name file, line and field."""
+"""The data: tasks in the published IWR-Bench format, loaded with errors that name file, line and field."""

@@ -1,1 +1,1 @@
-"""Stage 2, generation: a task's inputs, one model call, the reply turned into a page that opens on its own, and generation.json (also: pages imported from another tool)."""
+"""Generation: a task's inputs, one model call, the reply turned into a page that opens on its own, and generation.json (also: pages imported from another tool)."""

@@ -1,1 +1,1 @@
-"""Stage 3, the replay: each recorded action performed on the candidate page (perceive, locate, act, capture); it records facts, never verdicts."""
+"""The replay: each recorded action performed on the candidate page (perceive, locate, act, capture); it records facts, never verdicts."""
