@@ -99,11 +99,18 @@ def build_request(*, width: int, height: int, fps: float, frames: list[tuple[flo
     --prompt-file's), then each frame after its caption, then the sheets."""
     if instructions_text is None:
         instructions_text = instructions(width=width, height=height, fps=fps, sheets=len(sheets))
-    parts: list[TextPart | ImagePart] = [TextPart(instructions_text)]
+    parts: list[TextPart | ImagePart | VideoPart] = [TextPart(instructions_text)]
     parts.append(TextPart(f"The recording ({len(frames)} frames):"))
     for i, (seconds, image) in enumerate(frames, start=1):
         parts.append(TextPart(frame_caption(i, len(frames), seconds)))
         parts.append(image)
+    return _with_sheets(parts, sheets, max_tokens=max_tokens, temperature=temperature, timeout=timeout)
+
+
+def _with_sheets(parts: list[TextPart | ImagePart | VideoPart], sheets: list[ImagePart], *, max_tokens: int,
+                 temperature: float, timeout: float) -> ModelRequest:
+    """The request's end, the same whatever shows the recording: each sheet after its caption, then the
+    closing instruction."""
     for i, sheet in enumerate(sheets, start=1):
         parts.append(TextPart(sheet_caption(i, len(sheets))))
         parts.append(sheet)
@@ -153,9 +160,4 @@ def build_video_request(*, width: int, height: int, video: VideoPart, duration: 
     if instructions_text is None:
         instructions_text = video_instructions(width=width, height=height, duration=duration, sheets=len(sheets))
     parts: list[TextPart | ImagePart | VideoPart] = [TextPart(instructions_text), TextPart("The recording:"), video]
-    for i, sheet in enumerate(sheets, start=1):
-        parts.append(TextPart(sheet_caption(i, len(sheets))))
-        parts.append(sheet)
-    parts.append(TextPart("Now write index.html."))
-    return ModelRequest(parts=tuple(parts), system=None, max_tokens=max_tokens, temperature=temperature,
-                        timeout=timeout, purpose="generate")
+    return _with_sheets(parts, sheets, max_tokens=max_tokens, temperature=temperature, timeout=timeout)
