@@ -6,6 +6,7 @@ asks browser-use for the tree and hands its nodes here.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -29,6 +30,9 @@ def _collapse(text: str, cap: int) -> str:
     return text if len(text) <= cap else text[: cap - 1] + "…"
 
 
+NO_TEXT = frozenset({"script", "style", "noscript", "template", "head"})  # elements whose text is never shown
+
+
 def _node_text(node: Any, cap: int, *, visible_only: bool = True) -> str:
     """Visible text under a node, collected depth-first until `cap` characters (cheap on huge trees).
     With `visible_only` False, hidden text too (a card's title hidden in a thumbnail view still says
@@ -48,7 +52,7 @@ def _node_text(node: Any, cap: int, *, visible_only: bool = True) -> str:
         if kind not in (1, 11, 9):  # element, fragment, document
             continue
         name = (n.node_name or "").lower()
-        if name in ("script", "style", "noscript", "template", "head"):
+        if name in NO_TEXT:
             continue
         if visible_only and kind == 1 and n is not node and getattr(n, "is_visible", None) is False:
             continue  # text a user cannot see (display: none, visibility: hidden) names nothing
@@ -220,6 +224,20 @@ def _children(n: Any, *, frames: bool = False) -> list[Any]:
     return children
 
 
+def _walk(root: Any, *, frames: bool = False, skip: frozenset[str] = frozenset()) -> Iterator[tuple[Any, int]]:
+    """(node, node type) of the element, document and fragment nodes under `root`, depth-first in document
+    order; the subtrees of elements named in `skip` are not entered. A node's children are taken after
+    the caller has seen it, so a caller that stops early walks no further."""
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        kind = getattr(n.node_type, "value", n.node_type)
+        if kind not in (1, 9, 11) or (n.node_name or "").lower() in skip:
+            continue
+        yield n, kind
+        stack.extend(reversed(_children(n, frames=frames)))
+
+
 ANCHOR_CAP = 4000
 SVG_SHAPES = {"path", "rect", "g", "circle", "ellipse", "line", "polyline", "polygon", "use", "image", "text"}
 
@@ -228,32 +246,22 @@ def svg_listeners(root: Any, indexed: set[int], cap: int = 500) -> list[Any]:
     """SVG shapes with their own click listener. browser-use's serializer drops every SVG child as
     decorative; a chart whose bars are clickable needs them back (same tree, same node ids)."""
     out: list[Any] = []
-    stack = [root]
-    while stack and len(out) < cap:
-        n = stack.pop()
-        kind = getattr(n.node_type, "value", n.node_type)
-        if kind not in (1, 9, 11):
-            continue
+    for n, kind in _walk(root):
+        if len(out) >= cap:
+            break
         if (kind == 1 and n.has_js_click_listener and (n.node_name or "").lower() in SVG_SHAPES
                 and n.backend_node_id not in indexed and n.is_visible is not False
                 and n.absolute_position is not None and n.absolute_position.width > 0):
             out.append(n)
-        stack.extend(reversed(_children(n)))
     return out
 
 
 def tree_anchors(root: Any, cap: int = ANCHOR_CAP) -> list[Anchor]:
     """Elements whose own text (direct text children) is short, with their document boxes."""
     out: list[Anchor] = []
-    stack = [root]
-    while stack and len(out) < cap:
-        n = stack.pop()
-        kind = getattr(n.node_type, "value", n.node_type)
-        if kind not in (1, 9, 11):
-            continue
-        name = (n.node_name or "").lower()
-        if name in ("script", "style", "noscript", "template", "head"):
-            continue
+    for n, kind in _walk(root, frames=True, skip=NO_TEXT):
+        if len(out) >= cap:
+            break
         if kind == 1 and n.is_visible is not False:
             own = " ".join((c.node_value or "").strip() for c in (n.children_nodes or ())
                            if getattr(c.node_type, "value", c.node_type) == 3 and (c.node_value or "").strip())
@@ -261,5 +269,4 @@ def tree_anchors(root: Any, cap: int = ANCHOR_CAP) -> list[Anchor]:
             if own and len(own) <= 80 and rect is not None and rect.width > 0 and rect.height > 0:
                 out.append(Anchor(_collapse(own, 80), (float(rect.x), float(rect.y), float(rect.width),
                                                        float(rect.height))))
-        stack.extend(reversed(_children(n, frames=True)))
     return out
