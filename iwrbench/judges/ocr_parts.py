@@ -28,6 +28,16 @@ import numpy as np
 
 
 @dataclass
+class Detection:
+    """A picture after detection: the detector's input, how it maps back, and the boxes (None: no text)."""
+
+    img: np.ndarray
+    op_record: dict[str, Any]
+    boxes: Any
+    shape: tuple[int, int]
+
+
+@dataclass
 class PartStats:
     """What reading cost: crops recognised against crops found already recognised."""
 
@@ -107,29 +117,36 @@ class PartReader:
             out.append(hit)
         return out
 
-    def read(self, image: np.ndarray) -> list[tuple[str, tuple[int, int, int, int], float]]:
-        """(text, (x0, y0, x1, y1), score) per line in reading order, in `image`'s pixels: the lines of
-        rapidocr's `engine(image)` with its classifier off."""
-        from rapidocr.utils.process_img import (
-            apply_vertical_padding,
-            get_rotate_crop_image,
-            map_boxes_to_original,
-        )
+    def prepare(self, image: np.ndarray) -> Detection:
+        """The picture as rapidocr hands it to the detector, no boxes yet."""
+        from rapidocr.utils.process_img import apply_vertical_padding
 
-        self.stats.pictures += 1
         eng = self.engine
         img, op_record = eng.preprocess_img(image)
         if eng.cfg.Global.use_vertical_padding:
             img, op_record = apply_vertical_padding(img, op_record, eng.width_height_ratio, eng.min_height)
         else:
             op_record["padding_1"] = {"top": 0, "left": 0}
-        det = eng._load_det_model()(img)
-        if det.boxes is None or not len(det.boxes):
+        return Detection(img, op_record, None, image.shape[:2])
+
+    def detect(self, image: np.ndarray) -> Detection:
+        """rapidocr's first stage on the whole picture: its text boxes, in reading order."""
+        found = self.prepare(image)
+        det = self.engine._load_det_model()(found.img)
+        found.boxes = det.boxes if det.boxes is not None and len(det.boxes) else None
+        return found
+
+    def recognise(self, found: Detection) -> list[tuple[str, tuple[int, int, int, int], float]]:
+        """The second stage: each box's crop read (the crops seen before from the cache), mapped back to
+        the picture's pixels, lines under the score threshold dropped."""
+        from rapidocr.utils.process_img import get_rotate_crop_image, map_boxes_to_original
+
+        if found.boxes is None:
             return []
-        crops = [get_rotate_crop_image(img, copy.deepcopy(box)) for box in det.boxes]
+        crops = [get_rotate_crop_image(found.img, copy.deepcopy(box)) for box in found.boxes]
         texts = self._recognise(crops)
-        h, w = image.shape[:2]
-        mapped = map_boxes_to_original(np.array(det.boxes, dtype=np.float32), op_record, h, w)
+        h, w = found.shape
+        mapped = map_boxes_to_original(np.array(found.boxes, dtype=np.float32), found.op_record, h, w)
         lines = []
         for (text, score), box in zip(texts, mapped, strict=True):
             text = text.strip()
@@ -138,3 +155,9 @@ class PartReader:
             xs, ys = box[:, 0], box[:, 1]
             lines.append((text, (int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max())), round(score, 4)))
         return lines
+
+    def read(self, image: np.ndarray) -> list[tuple[str, tuple[int, int, int, int], float]]:
+        """(text, (x0, y0, x1, y1), score) per line in reading order, in `image`'s pixels: the lines of
+        rapidocr's `engine(image)` with its classifier off."""
+        self.stats.pictures += 1
+        return self.recognise(self.detect(image))
