@@ -10,6 +10,7 @@ them with its defaults. A script's flags are read from its --help, so a script t
     visual.py           8 pairs, median of 3         / 3 pairs, 1 run
     rerun.py            median of 5 reruns           / median of 3
     llm_judge.py        judge latency 0.5 s, median of 3 / 1 run
+    ocr_floor.py        all 8 tasks' checkpoints        / tasks 1 and 4
 
     python bench/all.py            # full
     python bench/all.py --quick    # a few minutes
@@ -39,6 +40,7 @@ QUICK: dict[str, list[str]] = {
     "visual": ["--pairs", "3", "--repeat", "1"],
     "rerun": ["--repeat", "3"],
     "llm_judge": ["--repeat", "1"],
+    "ocr_floor": ["--task", "1,4"],
 }
 
 

@@ -51,10 +51,12 @@ from iwrbench.judges.text_similarity import text_similarity  # noqa: E402
 CELL = 32  # the detector's input is a multiple of 32 px on each side
 
 
-def task_chains(data: Path, scratch: Path) -> list[list[tuple[Path, Path]]]:
-    """Per task, (perturbed picture, its checkpoint) in step order."""
+def task_chains(data: Path, scratch: Path, ids: list[str] | None = None) -> list[list[tuple[Path, Path]]]:
+    """Per task (all, or those in `ids`), (perturbed picture, its checkpoint) in step order."""
     chains = []
     for task in sorted((p for p in data.iterdir() if p.is_dir()), key=lambda p: (len(p.name), p.name)):
+        if ids and task.name not in ids:
+            continue
         cps = sorted((task / "checkpoints").glob("step_*.png"), key=lambda p: int(p.stem.split("_")[1]))
         if cps:
             chains.append([(perturb(cp, scratch / task.name / cp.name), cp) for cp in cps])
@@ -171,6 +173,7 @@ def main() -> int:
     ap.add_argument("--data", type=Path, default=ROOT / "data" / "sample", help="the sample set's task folders")
     ap.add_argument("--before", type=float, help="CPU-s per step before the crop cache (visual_ab, perturbed, "
                     "ground truth cached), to print the lowest reachable ratio")
+    ap.add_argument("--task", help="comma-separated task ids (default: every task)")
     ap.add_argument("--reuse-detection", action="store_true", help="also measure the tried detection reuse")
     ap.add_argument("--json", type=Path, help="write the figures here")
     args = ap.parse_args()
@@ -180,7 +183,9 @@ def main() -> int:
     engine = OcrEngine()
     engine.read_array(np.full((720, 1280, 3), 255, np.uint8))  # load and warm the models up
     with tempfile.TemporaryDirectory(prefix="ocr-floor-") as tmp:
-        chains = task_chains(args.data, Path(tmp))
+        chains = task_chains(args.data, Path(tmp), args.task.split(",") if args.task else None)
+        if not chains:
+            raise SystemExit(f"no task with checkpoints under {args.data}" + (f" among {args.task}" if args.task else ""))
         rows = measure_stages(engine, chains)
         reuse = measure_reuse(engine, chains) if args.reuse_detection else None
 
