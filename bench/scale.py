@@ -18,6 +18,12 @@ counts (calls, 429s, pause; OCR pictures and crops).
     python bench/scale.py --quick                     # 16 tasks: judge at 1/8/16 workers, offline 1/4
     python bench/scale.py                             # 40 tasks, --workers 1,4,8,16, judge and offline
     python bench/scale.py --workers 8 --browsers 2,8  # contexts sharing a browser against one per worker
+    python bench/scale.py --workers 1,8 --processes 2 # 8 workers as one process and as 2 shard processes
+
+--processes P adds, at the largest worker count, the same run split into P `--shard k/P` processes at
+once (workers and judge concurrency divided between them, one output root and cache, then one
+`--report-only` merge, all inside the measured wall time): one process's Python holds the GIL and
+runs all its OCR on one thread, so a machine with many cores may need several processes.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import json
 import os
 import random
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -40,6 +47,7 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
 
 from bench._common import machine, machine_text, median, run_measured, write_json  # noqa: E402
+from iwrbench.models.gate import DEFAULT_LIMIT  # noqa: E402
 from iwrbench.sandbox.browser_share import default_browsers  # noqa: E402
 from tests.fakes.llm_server import FakeLLMServer, Fault  # noqa: E402
 from tests.fixtures_faults import JudgeResponder  # noqa: E402
@@ -124,14 +132,42 @@ _OCR = re.compile(r"ocr: (\d+) pictures, (\d+) cache hits; engine read (\d+) pic
 
 
 def parse_summary(stderr: str) -> dict:
+    """The harness's own counts from its summary lines; several processes' (--processes) are added up,
+    their peaks of calls in flight too (an upper bound: the fake server's count is the exact one)."""
     out: dict = {}
-    if m := _CALLS.search(stderr):
-        out.update(gate_attempts=int(m[1]), gate_peak_in_flight=int(m[2]), gate_limit=int(m[3]),
-                   gate_rate_limited=int(m[4]), gate_paused_s=float(m[5]))
-    if m := _OCR.search(stderr):
-        out.update(ocr_pictures=int(m[1]), ocr_cache_hits=int(m[2]), ocr_engine_pictures=int(m[3]),
-                   ocr_crops_recognised=int(m[4]), ocr_crops=int(m[5]))
+
+    def add(**kv: float) -> None:
+        for k, v in kv.items():
+            out[k] = out.get(k, 0) + v
+
+    for m in _CALLS.finditer(stderr):
+        add(gate_attempts=int(m[1]), gate_peak_in_flight=int(m[2]), gate_limit=int(m[3]),
+            gate_rate_limited=int(m[4]), gate_paused_s=float(m[5]))
+    for m in _OCR.finditer(stderr):
+        add(ocr_pictures=int(m[1]), ocr_cache_hits=int(m[2]), ocr_engine_pictures=int(m[3]),
+            ocr_crops_recognised=int(m[4]), ocr_crops=int(m[5]))
     return out
+
+
+def in_processes(cmd: list[str], processes: int, workers: int, judge_limit: int | None, data: Path,
+                 out: Path) -> list[str]:
+    """`cmd` as `processes` shard processes at once, `workers` (and the judge's concurrency) divided
+    between them, then the merge of their reports; exits with the worst shard's status."""
+    each = max(1, workers // processes)
+    shards = []
+    for k in range(1, processes + 1):
+        part = [*cmd, "--shard", f"{k}/{processes}"]
+        part[part.index("--workers") + 1] = str(each)
+        if judge_limit and "--judge" in part:
+            if "--judge-concurrency" not in part:
+                part += ["--judge-concurrency", ""]
+            part[part.index("--judge-concurrency") + 1] = str(max(1, judge_limit // processes))
+        shards.append(shlex.join(part) + " &")
+    merge = shlex.join([sys.executable, str(ROOT / "evaluate.py"), "--data", str(data), "--result", str(out),
+                        "--report-only", "-q"])
+    script = ("pids=''; " + " ".join(f"{s} pids=\"$pids $!\";" for s in shards)
+              + " rc=0; for p in $pids; do wait $p || rc=$?; done; " + merge + " || exit $?; exit $rc")
+    return ["sh", "-c", script]
 
 
 def scored(out: Path, judge_folder: str) -> tuple[int, int]:
@@ -157,6 +193,8 @@ def main() -> int:
     ap.add_argument("--rate-limit", type=float, default=0.03, help="share of judge calls answered 429 (0.03)")
     ap.add_argument("--judge-concurrency", type=int, default=None, help="passed to evaluate.py when given")
     ap.add_argument("--repeat", type=int, default=1, help="rounds; each setting once per round, medians printed")
+    ap.add_argument("--processes", type=int, default=1, help="also run the largest worker count as this many "
+                    "shard processes at once (see above; default 1: one process only)")
     ap.add_argument("--no-judge", action="store_true", help="offline runs only")
     ap.add_argument("--stages", action="store_true",
                     help="also the fewest offline workers without visual scoring (the replay's share of the CPU), "
@@ -175,13 +213,17 @@ def main() -> int:
     offline_workers = parse_list(args.offline_workers) if args.offline_workers else workers
     browsers = parse_list(args.browsers)
 
-    # (label, judge?, workers, browsers or None, visual?)
+    # (label, judge?, workers, browsers or None, visual?); a label ending in " pN" runs as N processes
     settings: list[tuple[str, bool, int, int | None, bool]] = []
     if not args.no_judge:
         settings += [(f"judge w{w}", True, w, None, True) for w in workers]
+        if args.processes > 1:
+            settings.append((f"judge w{max(workers)} p{args.processes}", True, max(workers), None, True))
         settings += [(f"judge w{max(workers)} b{b}", True, max(workers), b, True) for b in browsers
                      if b != default_browsers(max(workers)) and b <= max(workers)]
     settings += [(f"offline w{w}", False, w, None, True) for w in offline_workers]
+    if args.processes > 1:
+        settings.append((f"offline w{max(offline_workers)} p{args.processes}", False, max(offline_workers), None, True))
     settings += [(f"offline w{max(offline_workers)} b{b}", False, max(offline_workers), b, True) for b in browsers
                  if b != default_browsers(max(offline_workers)) and b <= max(offline_workers)]
     if args.stages:  # visual scoring's share: the same offline run without it, and with the OCR cache warm
@@ -215,6 +257,9 @@ def main() -> int:
                     cmd += ["--browsers", str(b)]
                 if not visual:
                     cmd.append("--no-visual")
+                if re.search(r" p\d+$", label):
+                    limit = (args.judge_concurrency or DEFAULT_LIMIT) if with_judge else None
+                    cmd = in_processes(cmd, args.processes, w, limit, data, out)
                 judge.reset()
                 print(f"round {rnd + 1} of {args.repeat}: {label} ...", file=sys.stderr, flush=True)
                 res = run_measured(cmd, env=env, cwd=ROOT, memory=True, timeout=4 * 3600)
