@@ -76,9 +76,17 @@ class DetectionReuse:
         self.det = reader.engine._load_det_model()
         self.margin, self.max_changed = margin_cells, max_changed
 
+    def _with_boxes(self, found: Detection, pred_map: np.ndarray) -> Detection:
+        """`found` with the boxes of a detector's map, as rapidocr's detector turns its own map into boxes."""
+        boxes, _scores = self.det.postprocess_op(pred_map, found.img.shape[:2])
+        found.boxes = self.det.sorted_boxes(boxes) if len(boxes) else None
+        return found
+
     def keyframe(self, image: np.ndarray) -> tuple[Detection, np.ndarray]:
-        found = self.reader.detect(image)
-        return found, self.det.session(self.det.get_preprocess()(found.img))
+        """A whole detection of `image`, and the detector's map it came from (the detector runs once)."""
+        found = self.reader.prepare(image)
+        key_map = self.det.session(self.det.get_preprocess()(found.img))
+        return self._with_boxes(found, key_map), key_map
 
     def read(self, image: np.ndarray, key: Detection, key_map: np.ndarray) -> tuple[list, float]:
         """(lines, share of cells re-detected); a whole reading when too much changed."""
@@ -86,7 +94,7 @@ class DetectionReuse:
 
         found = self.reader.prepare(image)
         if found.img.shape != key.img.shape:
-            return self.reader.recognise(self.reader.detect(image)), 1.0
+            return self.reader.read(image), 1.0
         pre = self.det.get_preprocess()(found.img)
         h, w = found.img.shape[:2]
         hp, wp = pre.shape[2:]
@@ -97,7 +105,7 @@ class DetectionReuse:
         cells = cv2.dilate(cells, np.ones((k, k), np.uint8))
         share = float(cells.mean())
         if share > self.max_changed:
-            return self.reader.recognise(self.reader.detect(image)), 1.0
+            return self.reader.recognise(self._with_boxes(found, self.det.session(pre))), 1.0
         composite = key_map.copy()
         count, _labels, stats, _c = cv2.connectedComponentsWithStats(cells, connectivity=8)
         for i in range(1, count):
@@ -109,9 +117,7 @@ class DetectionReuse:
             y1, x1 = min((y + ch) * CELL, hp), min((x + cw) * CELL, wp)
             oy, ox = y0 - cy0 * CELL, x0 - cx0 * CELL
             composite[..., y0:y1, x0:x1] = part[..., oy:oy + y1 - y0, ox:ox + x1 - x0]
-        boxes, _scores = self.det.postprocess_op(composite, found.img.shape[:2])
-        found.boxes = self.det.sorted_boxes(boxes) if len(boxes) else None
-        return self.reader.recognise(found), share
+        return self.reader.recognise(self._with_boxes(found, composite)), share
 
 
 def measure_stages(engine: OcrEngine, chains: list[list[tuple[Path, Path]]]) -> list[dict[str, Any]]:
