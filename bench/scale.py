@@ -41,6 +41,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -55,6 +56,18 @@ from tests.fixtures_faults import JudgeResponder  # noqa: E402
 MODEL, MODEL_SLUG = "builtin/oracle", "builtin__oracle"
 DIFFERING = "builtin/screenshot"
 JUDGE = "openai/judge"
+
+
+class Setting(NamedTuple):
+    """One evaluate.py run of the bench: its label, with a model judge or offline, its --workers and
+    --browsers (None: the harness's default), visual scoring, and how many shard processes share it."""
+
+    label: str
+    judge: bool
+    workers: int
+    browsers: int | None = None
+    visual: bool = True
+    processes: int = 1
 
 
 class SlowJudge:
@@ -213,25 +226,27 @@ def main() -> int:
     offline_workers = parse_list(args.offline_workers) if args.offline_workers else workers
     browsers = parse_list(args.browsers)
 
-    # (label, judge?, workers, browsers or None, visual?); a label ending in " pN" runs as N processes
-    settings: list[tuple[str, bool, int, int | None, bool]] = []
+    S = Setting
+    settings: list[Setting] = []
     if not args.no_judge:
-        settings += [(f"judge w{w}", True, w, None, True) for w in workers]
+        settings += [S(f"judge w{w}", True, w) for w in workers]
         if args.processes > 1:
-            settings.append((f"judge w{max(workers)} p{args.processes}", True, max(workers), None, True))
-        settings += [(f"judge w{max(workers)} b{b}", True, max(workers), b, True) for b in browsers
+            settings.append(S(f"judge w{max(workers)} p{args.processes}", True, max(workers),
+                              processes=args.processes))
+        settings += [S(f"judge w{max(workers)} b{b}", True, max(workers), b) for b in browsers
                      if b != default_browsers(max(workers)) and b <= max(workers)]
-    settings += [(f"offline w{w}", False, w, None, True) for w in offline_workers]
+    settings += [S(f"offline w{w}", False, w) for w in offline_workers]
     if args.processes > 1:
-        settings.append((f"offline w{max(offline_workers)} p{args.processes}", False, max(offline_workers), None, True))
-    settings += [(f"offline w{max(offline_workers)} b{b}", False, max(offline_workers), b, True) for b in browsers
+        settings.append(S(f"offline w{max(offline_workers)} p{args.processes}", False, max(offline_workers),
+                          processes=args.processes))
+    settings += [S(f"offline w{max(offline_workers)} b{b}", False, max(offline_workers), b) for b in browsers
                  if b != default_browsers(max(offline_workers)) and b <= max(offline_workers)]
     if args.stages:  # visual scoring's share: the same offline run without it, and with the OCR cache warm
         w = min(offline_workers)
-        settings += [(f"offline w{w} no-visual", False, w, None, False), (f"offline w{w} OCR warm", False, w, None, True)]
+        settings += [S(f"offline w{w} no-visual", False, w, visual=False), S(f"offline w{w} OCR warm", False, w)]
 
     judge = SlowJudge(args.latency, args.jitter, args.rate_limit)
-    runs: dict[str, list[dict]] = {label: [] for label, *_ in settings}
+    runs: dict[str, list[dict]] = {st.label: [] for st in settings}
     with tempfile.TemporaryDirectory(prefix="iwrbench-bench-scale-") as tmp, FakeLLMServer() as fake:
         work = Path(tmp)
         data, pages, actions = make_tasks(work / "data", args.copies)
@@ -239,10 +254,11 @@ def main() -> int:
         pages_root = make_pages(work, data, pages)
         fake.set_responder(judge)
         for rnd in range(args.repeat):
-            for i, (label, with_judge, w, b, visual) in enumerate(settings):
+            for i, (label, with_judge, w, b, visual, processes) in enumerate(settings):
                 out, cache = work / f"out-{rnd}-{i}", work / f"cache-{rnd}-{i}"
                 if label.endswith("OCR warm"):  # the OCR cache the first offline run of this round filled
-                    first = next(j for j, st in enumerate(settings) if not st[1] and st[2] == w and st[4])
+                    first = next(j for j, st in enumerate(settings)
+                                 if not st.judge and st.workers == w and st.visual and st.processes == 1)
                     shutil.copytree(work / f"cache-{rnd}-{first}" / "ocr", cache / "ocr")
                 shutil.copytree(pages_root, out)
                 env = {**os.environ, "OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": fake.base_url_openai,
@@ -257,9 +273,9 @@ def main() -> int:
                     cmd += ["--browsers", str(b)]
                 if not visual:
                     cmd.append("--no-visual")
-                if re.search(r" p\d+$", label):
+                if processes > 1:
                     limit = (args.judge_concurrency or DEFAULT_LIMIT) if with_judge else None
-                    cmd = in_processes(cmd, args.processes, w, limit, data, out)
+                    cmd = in_processes(cmd, processes, w, limit, data, out)
                 judge.reset()
                 print(f"round {rnd + 1} of {args.repeat}: {label} ...", file=sys.stderr, flush=True)
                 res = run_measured(cmd, env=env, cwd=ROOT, memory=True, timeout=4 * 3600)
