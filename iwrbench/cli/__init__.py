@@ -124,15 +124,15 @@ def setup_logging(args: argparse.Namespace) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     root.propagate = False
-    # Third-party libraries are noisy at INFO; keep them at WARNING unless -vv.
-    for name in ("httpx", "openai", "anthropic", "google_genai", "browser_use", "cdp_use", "bubus", "RapidOCR"):
-        logging.getLogger(name).setLevel(logging.DEBUG if args.verbose > 1 else logging.WARNING)
-    # browser-use attaches to every page of the shared browser, other tasks' too, and warns when one of
-    # them closes while it attaches ("Failed to enable monitoring ... Client is stopping"). Its failures
-    # that matter reach the harness as errors, which it records; its warnings show with -v.
-    if not args.verbose:
-        for name in ("browser_use", "cdp_use"):
-            logging.getLogger(name).setLevel(logging.ERROR)
+    # Third-party libraries are noisy at INFO; keep them at WARNING unless -vv. browser-use (and its CDP
+    # client) attaches to every page of the shared browser, other tasks' too, and warns when one of them
+    # closes while it attaches ("Failed to enable monitoring ... Client is stopping"): its failures that
+    # matter reach the harness as errors, which it records, so its warnings wait for -v.
+    libraries = logging.DEBUG if args.verbose > 1 else logging.WARNING
+    for name in ("httpx", "openai", "anthropic", "google_genai", "bubus", "RapidOCR"):
+        logging.getLogger(name).setLevel(libraries)
+    for name in ("browser_use", "cdp_use"):
+        logging.getLogger(name).setLevel(libraries if args.verbose else logging.ERROR)
 
 
 def selected_tasks(args: argparse.Namespace) -> list[Task]:
